@@ -1,0 +1,149 @@
+"""The root `crm` command: global options, the command groups, and the ONE error handler.
+
+Every failure leaves through main(): a CrmError becomes one line on stderr (JSON with --json) and its
+exit code; usage errors exit 2; anything unexpected exits 1 with one line (CRM_DEBUG=1 shows the
+traceback). Broken pipes end quietly.
+"""
+
+import importlib
+import json
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from crm_cli import __version__
+from crm_cli import env as envmod
+from crm_cli.errors import CrmError
+
+app = typer.Typer(
+    name="crm",
+    help="A local-first CRM: contacts, the interaction log, deals, campaigns and reports in one SQLite file.",
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    no_args_is_help=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+# Command groups (`crm contact …`) and modules adding top-level commands (`crm agenda`), in help order.
+GROUPS = ["contact", "log", "deal", "campaign", "report", "config"]
+TOP_LEVEL = ["agenda", "data", "care", "demo"]
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"crm {__version__}")
+        raise typer.Exit()
+
+
+@app.callback(invoke_without_command=True)
+def root(
+    ctx: typer.Context,
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help="Database file (default: $CRM_DB, else the user data dir).", show_default=False),
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    if db:
+        envmod.current().db = db
+    if ctx.invoked_subcommand is None:
+        # `crm` alone shows the dashboard (report summary) when it is available.
+        report = sys.modules.get("crm_cli.commands.report")
+        summary = getattr(report, "summary", None)
+        if summary is None:
+            print(ctx.get_help())
+            return
+        ctx.invoke(summary)
+
+
+def _register() -> None:
+    for name in GROUPS:
+        module = _load(name)
+        if module is not None:
+            app.add_typer(module.app, name=name, help=module.__doc__.strip().splitlines()[0])
+    for name in TOP_LEVEL:
+        module = _load(name)
+        if module is not None:
+            module.register(app)
+
+
+def _load(name: str):
+    try:
+        return importlib.import_module(f"crm_cli.commands.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name == f"crm_cli.commands.{name}":
+            return None  # that part of the product is not installed in this build
+        raise
+
+
+_register()
+
+
+def _wants_json(args: list[str]) -> bool:
+    return envmod.current().wants_json or "--json" in args
+
+
+def _fail(message: str, code: str, exit_code: int, args: list[str]) -> int:
+    message = " ".join(str(message).split())  # one line, whatever the cause said
+    if _wants_json(args):
+        print(json.dumps({"error": {"code": code, "message": message}}, ensure_ascii=False), file=sys.stderr)
+    else:
+        print(f"crm: {message}", file=sys.stderr)
+    return exit_code
+
+
+def run(args: list[str] | None = None, **environment) -> int:
+    """Run one command; return its exit code. Used by main() and by the tests, which may override
+    parts of the Environment (e.g. stdout_isatty=True to see the terminal rendering)."""
+    from typer._click import exceptions as click_exc
+
+    args = list(sys.argv[1:] if args is None else args)
+    envmod.reset(**environment)
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=args, prog_name="crm", standalone_mode=False)
+        return result if isinstance(result, int) else 0
+    except CrmError as exc:
+        return _fail(exc.message, exc.code, exc.exit_code, args)
+    except click_exc.NoArgsIsHelpError as exc:
+        print(exc.ctx.get_help(), file=sys.stderr)  # `crm contact` alone: its help, like click
+        return 2
+    except click_exc.UsageError as exc:
+        hint = f" (see: crm {exc.ctx.command_path.partition(' ')[2]} --help)".replace("  ", " ") if exc.ctx else ""
+        return _fail(f"{exc.format_message()}{hint}", "usage", 2, args)
+    except typer.Abort:
+        return _fail("aborted; nothing changed", "aborted", 130, args)
+    except typer.Exit as exc:
+        return exc.exit_code
+    except click_exc.ClickException as exc:
+        return _fail(exc.format_message(), "usage", 2, args)
+    except BrokenPipeError:
+        # `crm … | head -1`: the reader left; end quietly (PITFALLS.md).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    except KeyboardInterrupt:
+        return _fail("interrupted; the current change was rolled back", "interrupted", 130, args)
+    except Exception as exc:  # the last resort: one line, never a traceback for the user
+        if os.environ.get("CRM_DEBUG"):
+            raise
+        return _fail(
+            f"unexpected error: {type(exc).__name__}: {exc} (run with CRM_DEBUG=1 for details)",
+            "unexpected", 1, args,
+        )
+
+
+def main() -> None:
+    os.umask(0o077)  # databases, backups and exports hold personal data: owner-only
+    code = run()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(code)

@@ -1,0 +1,139 @@
+"""Record every call, meeting, message, purchase and support request; follow-ups that are never forgotten."""
+
+from typing import Annotated, Optional
+
+import typer
+
+from crm_cli import contacts, db, interactions, output, settings
+from crm_cli import env as envmod
+from crm_cli.commands._common import open_db, options
+from crm_cli.output import Column
+
+app = typer.Typer(no_args_is_help=True)
+
+LIST_COLUMNS = [
+    Column("id", kind="int"),
+    Column("happened_at", "when", kind="datetime"),
+    Column("contact"),
+    Column("kind"),
+    Column("summary"),
+    Column("amount", kind="money", currency_key="currency"),
+    Column("status"),
+    Column("follow_up_at", "follow-up", kind="datetime"),
+]
+DUE_COLUMNS = [
+    Column("type"),
+    Column("id", kind="int"),
+    Column("due_at", "due", kind="datetime"),
+    Column("days_overdue", "overdue days", kind="int"),
+    Column("contact"),
+    Column("summary"),
+]
+
+_KIND_HELP = {
+    "call": "Log a phone call.",
+    "email": "Log an e-mail sent or received.",
+    "meeting": "Log a meeting.",
+    "message": "Log a message (WhatsApp, SMS, DM …).",
+    "note": "Add a note to a contact's timeline.",
+    "purchase": "Log a purchase (needs --amount).",
+    "support": "Open a support request (close it with `crm log done ID`).",
+}
+
+
+def _parse_when(conn, raw: str | None):
+    from crm_cli.dates import parse_datetime
+
+    if raw is None:
+        return None
+    return parse_datetime(raw, envmod.current().now, settings.date_order(conn))
+
+
+def _make_kind_command(kind: str):
+    @options(("json",))
+    def log_kind(
+        ref: Annotated[str, typer.Argument(help="Contact: id, e-mail, phone or part of the name.")],
+        summary: Annotated[str, typer.Argument(help="What happened.")] = "",
+        at: Annotated[Optional[str], typer.Option("--at", help="When (default now): 2026-11-02 15:30, yesterday 15:00, -2d.")] = None,  # noqa: UP045,E501
+        follow_up: Annotated[Optional[str], typer.Option("--follow-up", help="Follow-up due: tomorrow, +3d, 02/12/2026.")] = None,  # noqa: UP045,E501
+        duration: Annotated[Optional[int], typer.Option("--duration", help="Minutes.")] = None,  # noqa: UP045
+        outcome: Annotated[Optional[str], typer.Option("--outcome", help="Outcome, e.g. interested, no answer.")] = None,  # noqa: UP045
+        direction: Annotated[Optional[str], typer.Option("--direction", help="in or out.")] = None,  # noqa: UP045
+        amount: Annotated[Optional[str], typer.Option("--amount", help="Purchase amount, exact (249.90).")] = None,  # noqa: UP045
+        currency: Annotated[Optional[str], typer.Option("--currency", help="Currency (default from config).")] = None,  # noqa: UP045
+        score: Annotated[Optional[int], typer.Option("--score", help="Satisfaction score (CSAT 1-5 or NPS 0-10).")] = None,  # noqa: UP045
+        deal: Annotated[Optional[int], typer.Option("--deal", help="Link to this deal id.")] = None,  # noqa: UP045
+    ) -> None:
+        from crm_cli.money import parse_amount, parse_currency
+
+        conn = open_db()
+        now = envmod.current().now
+        when = _parse_when(conn, at)
+        due = _parse_when(conn, follow_up)
+        value = parse_amount(amount) if amount is not None else None
+        code = parse_currency(currency) if currency else None
+        contact_id = contacts.resolve(conn, ref)
+        with db.write(conn, f"log {kind} {contact_id}"):
+            new_id = interactions.add(
+                conn, contact_id=contact_id, kind=kind, summary=summary, now=now, at=when, direction=direction,
+                outcome=outcome, duration_min=duration, amount=value, currency=code, score=score,
+                follow_up=due, deal_id=deal,
+            )
+        if output.output_format() == "json":
+            output.emit_doc(interactions.get(conn, new_id))
+        else:
+            output.emit_id(new_id)
+
+    log_kind.__doc__ = _KIND_HELP[kind]
+    return log_kind
+
+
+for _kind in interactions.KINDS:
+    app.command(_kind)(_make_kind_command(_kind))
+
+
+@app.command("list")
+@options()
+def list_(
+    ref: Annotated[Optional[str], typer.Argument(help="Only this contact.")] = None,  # noqa: UP045
+    kind: Annotated[Optional[list[str]], typer.Option("--kind", "-k", help="Only this kind (repeatable).")] = None,  # noqa: UP045
+    since: Annotated[Optional[str], typer.Option("--since", help="From this date on.")] = None,  # noqa: UP045
+    until: Annotated[Optional[str], typer.Option("--until", help="Before this date.")] = None,  # noqa: UP045
+    limit: Annotated[Optional[int], typer.Option("--limit", "-n", help="At most this many.")] = None,  # noqa: UP045
+) -> None:
+    """List the log, newest first."""
+    conn = open_db()
+    contact_id = contacts.resolve(conn, ref) if ref else None
+    rows = interactions.list_interactions(
+        conn, contact_id=contact_id, kinds=kind, since=_parse_when(conn, since), until=_parse_when(conn, until),
+        limit=limit,
+    )
+    output.emit_rows(rows, LIST_COLUMNS, empty="nothing logged")
+
+
+@app.command("due")
+@options()
+def due(
+    until: Annotated[Optional[str], typer.Option("--until", help="Look ahead to this date (default today).")] = None,  # noqa: UP045
+) -> None:
+    """Follow-ups due today or overdue, oldest first."""
+    from datetime import timedelta
+
+    from crm_cli.dates import local_day_start, parse_date
+
+    conn = open_db()
+    now = envmod.current().now
+    last_day = parse_date(until or "today", now, settings.date_order(conn))
+    rows = interactions.due_follow_ups(conn, until=local_day_start(last_day + timedelta(days=1)), now=now)
+    output.emit_rows(rows, DUE_COLUMNS, empty="nothing due")
+
+
+@app.command("done")
+@options(("json",))
+def done(interaction_id: Annotated[int, typer.Argument(help="The interaction's id (see `crm log due`).")]) -> None:
+    """Close a follow-up, or resolve a support request."""
+    conn = open_db()
+    with db.write(conn, f"log done {interaction_id}"):
+        closed = interactions.mark_done(conn, interaction_id, envmod.current().now)
+    output.info(f"closed the {closed} of interaction {interaction_id}")
+    output.emit_id(interaction_id)

@@ -1,0 +1,74 @@
+"""E-mail and phone validation and normalisation (email-validator, phonenumbers)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from crm_cli.errors import InvalidInput
+from crm_cli.text import ascii_digits, strip_invisible
+
+
+def normalize_email(raw: str) -> str:
+    """A syntactically valid address, lower-cased whole (the duplicate key), or InvalidInput."""
+    text = strip_invisible(raw or "").strip().replace(" ", "")
+    return _checked_email(text)
+
+
+@lru_cache(maxsize=65536)
+def _checked_email(text: str) -> str:
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        info = validate_email(text, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise InvalidInput(f"invalid e-mail {text!r}: {exc}") from None
+    return info.normalized.lower()
+
+
+class Phone:
+    __slots__ = ("e164", "extension")
+
+    def __init__(self, e164: str, extension: str | None):
+        self.e164, self.extension = e164, extension
+
+
+def normalize_phone(raw: str, region: str | None) -> Phone:
+    """Any way people type a phone ('٠٥٠ ١٢٣ ٤٥٦٧', '+966 50 123 4567', "'0501234567") -> E.164.
+
+    Without a leading + the configured default region decides; an extension is kept apart.
+    """
+    text = ascii_digits(strip_invisible(raw or "")).strip().lstrip("'")
+    if not text:
+        raise InvalidInput("empty phone number")
+    return _checked_phone(text, (region or "").upper() or None)
+
+
+@lru_cache(maxsize=65536)
+def _checked_phone(text: str, region: str | None) -> Phone:
+    import phonenumbers
+
+    if not text.startswith("+") and text.startswith("00"):
+        text = "+" + text[2:]
+    if not text.startswith("+") and region is None:
+        raise InvalidInput(
+            f"phone {text!r} has no country code; write it with + (e.g. +966501234567) "
+            "or set one: crm config set default_region SA"
+        )
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidInput(f"invalid phone {text!r}: {exc}") from None
+    if not phonenumbers.is_valid_number(number):
+        where = f" for region {region}" if region and not text.startswith("+") else ""
+        raise InvalidInput(f"invalid phone {text!r}: not a valid number{where}")
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return Phone(e164, number.extension or None)
+
+
+def check_region(raw: str) -> str:
+    import phonenumbers
+
+    code = (raw or "").strip().upper()
+    if code not in phonenumbers.SUPPORTED_REGIONS:
+        raise InvalidInput(f"unknown region {raw!r}; use a two-letter country code such as SA, AE, EG, US")
+    return code

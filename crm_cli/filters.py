@@ -1,0 +1,298 @@
+"""The one filter language: parse an expression, build a WHERE clause over a contacts alias.
+
+    tag:vip -tag:cold status:customer city:Riyadh,Jeddah source:instagram company:Acme
+    created>2026-01-01 created<30d last-contact>90d last-purchase>180d orders>=2 spent>=1000
+    dnc:no has:email kind:organization segment:dormant  "free words"
+
+- Terms are ANDed; `-term` negates; `a,b` in a value means either.
+- Time fields take a date (`created>2026-01-01`: after that day) or an age (`last-contact>90d`: more
+  than 90 days ago, which includes never). Ages: d, w, m, y.
+- Free words (and quoted phrases) go through FTS5 over the normalised name/e-mail/company/notes.
+- Without a `kind:` term only people are listed; organisations with `kind:organization` or `kind:any`.
+- `segment:NAME` expands a saved segment (segments.py).
+
+parse() only reads the text; to_sql() needs the database (segments, settings) and "now".
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from crm_cli.errors import InvalidInput
+from crm_cli.text import normalize
+
+EQUALITY = ("tag", "status", "city", "source", "company", "country", "kind", "dnc", "has", "segment")
+COMPARISON = ("created", "updated", "last-contact", "last-purchase", "orders", "spent")
+STATUSES = ("lead", "prospect", "customer", "inactive")
+HAS = {"email": "email", "phone": "phone", "company": "company", "city": "city", "tags": None}
+
+_TERM = re.compile(r"(?P<neg>-)?(?P<key>[a-z][a-z-]*)(?P<op>:|>=|<=|>|<|=)(?P<value>.*)", re.S)
+
+
+@dataclass
+class Term:
+    key: str
+    op: str
+    value: str
+    negated: bool = False
+
+    def __str__(self) -> str:
+        return f"{'-' if self.negated else ''}{self.key}{self.op}{self.value}"
+
+
+@dataclass
+class Filter:
+    terms: list[Term] = field(default_factory=list)
+    words: list[str] = field(default_factory=list)  # free text, each (word, negated) below
+    negated_words: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.terms or self.words or self.negated_words)
+
+
+def known_terms() -> str:
+    return ", ".join([f"{k}:" for k in EQUALITY] + [f"{k}>" for k in COMPARISON])
+
+
+def parse(expression: str | list[str] | None) -> Filter:
+    """Text -> Filter. Raises InvalidInput naming the first bad term."""
+    if expression is None:
+        return Filter()
+    if isinstance(expression, list | tuple):
+        expression = " ".join(_requote(part) for part in expression)
+    try:
+        tokens = shlex.split(expression)
+    except ValueError as exc:
+        raise InvalidInput(f"cannot read filter {expression!r}: {exc}") from None
+    result = Filter()
+    for token in tokens:
+        m = _TERM.fullmatch(token)
+        if m and (m["key"] in EQUALITY or m["key"] in COMPARISON):
+            term = Term(m["key"], m["op"], m["value"].strip(), bool(m["neg"]))
+            _check(term)
+            result.terms.append(term)
+        elif m and m["op"] == ":" and not token.startswith(("http:", "https:", "mailto:")):
+            raise InvalidInput(f"unknown filter term {token!r}; known terms: {known_terms()}")
+        elif m and m["op"] in (">", "<", ">=", "<=") and m["key"] not in COMPARISON:
+            raise InvalidInput(f"unknown filter term {token!r}; comparisons work on: {', '.join(COMPARISON)}")
+        elif token.startswith("-") and len(token) > 1:
+            result.negated_words.append(token[1:])
+        elif token.strip():
+            result.words.append(token)
+    return result
+
+
+def _requote(part: str) -> str:
+    # Arguments arrive already split by the shell: keep each one a single token.
+    return shlex.quote(part) if re.search(r"\s", part) else part
+
+
+def _check(term: Term) -> None:
+    """Validate what can be validated without the database."""
+    key, op, value = term.key, term.op, term.value
+    if not value:
+        raise InvalidInput(f"filter term {str(term)!r} has no value")
+    if key in EQUALITY and op not in (":", "="):
+        raise InvalidInput(f"filter term {str(term)!r}: use {key}:VALUE")
+    if key in COMPARISON and op in (":", "="):
+        if key in ("orders", "spent"):
+            term.op = "="
+        else:
+            raise InvalidInput(f"filter term {str(term)!r}: use {key}>VALUE or {key}<VALUE")
+    if key == "status":
+        for v in _values(value):
+            if v not in STATUSES:
+                raise InvalidInput(f"filter term {str(term)!r}: status is one of {', '.join(STATUSES)}")
+    if key == "dnc" and value.lower() not in ("yes", "no", "true", "false"):
+        raise InvalidInput(f"filter term {str(term)!r}: use dnc:yes or dnc:no")
+    if key == "kind" and value.lower() not in ("person", "organization", "org", "any"):
+        raise InvalidInput(f"filter term {str(term)!r}: use kind:person, kind:organization or kind:any")
+    if key == "has":
+        for v in _values(value):
+            if v not in HAS:
+                raise InvalidInput(f"filter term {str(term)!r}: has: takes {', '.join(HAS)}")
+    if key == "orders" and not re.fullmatch(r"\d+", value):
+        raise InvalidInput(f"filter term {str(term)!r}: orders takes a whole number")
+    if key == "spent":
+        from crm_cli.money import parse_amount
+
+        parse_amount(value, field=f"amount in filter term {str(term)!r}")
+
+
+def _values(value: str) -> list[str]:
+    return [normalize(v) for v in value.split(",") if v.strip()]
+
+
+# ---------------------------------------------------------------------------------------------
+# SQL
+
+
+@dataclass
+class Context:
+    conn: sqlite3.Connection
+    now: datetime
+    alias: str = "c"
+    seen_segments: tuple[str, ...] = ()
+
+
+def to_sql(flt: Filter | str | None, ctx: Context) -> tuple[str, list]:
+    """Filter -> (SQL condition on ctx.alias, parameters). Always a valid condition."""
+    if not isinstance(flt, Filter):
+        flt = parse(flt)
+    clauses: list[str] = []
+    params: list = []
+    has_kind = any(t.key == "kind" for t in _expanded_terms(flt, ctx))
+    if not has_kind:
+        clauses.append(f"{ctx.alias}.kind = 'person'")
+    for term in flt.terms:
+        sql, args = _term_sql(term, ctx)
+        if sql:
+            clauses.append(f"NOT ({sql})" if term.negated else f"({sql})")
+            params += args
+    for words, negated in ((flt.words, False), (flt.negated_words, True)):
+        for word in words:
+            query = _fts_query(word)
+            if not query:
+                continue
+            sql = f"{ctx.alias}.id IN (SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH ?)"
+            clauses.append(f"NOT ({sql})" if negated else sql)
+            params.append(query)
+    return (" AND ".join(clauses) or "1"), params
+
+
+def _expanded_terms(flt: Filter, ctx: Context) -> list[Term]:
+    terms = []
+    for t in flt.terms:
+        if t.key == "segment":
+            from crm_cli import segments
+
+            for name in t.value.split(","):
+                inner = parse(segments.expression(ctx.conn, name.strip()))
+                terms += inner.terms
+        else:
+            terms.append(t)
+    return terms
+
+
+def _fts_query(word: str) -> str:
+    tokens = re.findall(r"\w+", normalize(word))
+    # Each token as a quoted prefix: "ساره"* matches ساره and سارهـ…; phrases keep their order.
+    if not tokens:
+        return ""
+    if len(tokens) == 1:
+        return f'"{tokens[0]}"*'
+    return '"' + " ".join(tokens) + '"'
+
+
+def _age_or_date(term: Term, ctx: Context) -> tuple[str, str]:
+    """For time fields: (cutoff ISO instant, comparison direction 'before'|'after')."""
+    from crm_cli.dates import parse_age, parse_datetime
+    from crm_cli.db import utc_iso
+
+    value = term.value
+    if re.fullmatch(r"\d+\s*[a-z]+", value) and not re.fullmatch(r"\d+\s*(am|pm)", value):
+        cutoff = ctx.now - parse_age(value)
+        # age > N means the moment is before the cutoff
+        direction = "before" if term.op in (">", ">=") else "after"
+        return utc_iso(cutoff), direction
+    from crm_cli import settings
+
+    moment = parse_datetime(value, ctx.now, settings.date_order(ctx.conn))
+    if term.op in (">",):
+        moment = moment + timedelta(days=1) if len(value) <= 10 and ":" not in value else moment
+        return utc_iso(moment), "after"
+    if term.op == ">=":
+        return utc_iso(moment), "after"
+    return utc_iso(moment), "before"
+
+
+def _term_sql(term: Term, ctx: Context) -> tuple[str, list]:
+    a = ctx.alias
+    key, value = term.key, term.value
+    if key == "tag":
+        values = _values(value)
+        marks = ",".join("?" * len(values))
+        return f"EXISTS (SELECT 1 FROM tags t WHERE t.contact_id = {a}.id AND t.tag IN ({marks}))", values
+    if key == "status":
+        values = _values(value)
+        return f"{a}.status IN ({','.join('?' * len(values))})", values
+    if key == "source":
+        values = _values(value)
+        return f"{a}.source IN ({','.join('?' * len(values))})", values
+    if key in ("city", "company", "country"):
+        values = _values(value)
+        return f"crm_norm({a}.{key}) IN ({','.join('?' * len(values))})", values
+    if key == "kind":
+        v = normalize(value)
+        if v == "any":
+            return "", []
+        return f"{a}.kind = ?", ["organization" if v.startswith("org") else "person"]
+    if key == "dnc":
+        return f"{a}.dnc = ?", [1 if value.lower() in ("yes", "true") else 0]
+    if key == "has":
+        parts = []
+        for v in _values(value):
+            if v == "tags":
+                parts.append(f"EXISTS (SELECT 1 FROM tags t WHERE t.contact_id = {a}.id)")
+            else:
+                parts.append(f"coalesce({a}.{HAS[v]}, '') <> ''")
+        return " OR ".join(parts), []
+    if key == "segment":
+        return _segment_sql(term, ctx)
+    if key in ("created", "updated"):
+        cutoff, direction = _age_or_date(term, ctx)
+        return f"{a}.{key}_at {'<' if direction == 'before' else '>='} ?", [cutoff]
+    if key in ("last-contact", "last-purchase"):
+        cutoff, direction = _age_or_date(term, ctx)
+        kind = " AND i.kind = 'purchase'" if key == "last-purchase" else ""
+        recent = f"EXISTS (SELECT 1 FROM interactions i WHERE i.contact_id = {a}.id{kind} AND i.happened_at >= ?)"
+        if direction == "before":
+            # "last contact more than 90 days ago": nothing since the cutoff. Never contacted counts
+            # for last-contact; last-purchase needs at least one purchase (a customer gone quiet).
+            if key == "last-purchase":
+                ever = f"EXISTS (SELECT 1 FROM interactions i WHERE i.contact_id = {a}.id{kind})"
+                return f"{ever} AND NOT {recent}", [cutoff]
+            return f"NOT {recent}", [cutoff]
+        return recent, [cutoff]
+    if key == "orders":
+        sql = f"(SELECT count(*) FROM interactions i WHERE i.contact_id = {a}.id AND i.kind = 'purchase')"
+        return f"{sql} {term.op} ?", [int(value)]
+    if key == "spent":
+        from crm_cli import settings
+        from crm_cli.money import parse_amount
+
+        currency = settings.default_currency(ctx.conn)
+        sql = (
+            f"(SELECT coalesce(sum(i.amount), 0) FROM interactions i WHERE i.contact_id = {a}.id "
+            f"AND i.kind = 'purchase' AND coalesce(i.currency, ?) = ?)"
+        )
+        return f"{sql} {term.op} ?", [currency, currency, parse_amount(value)]
+    raise InvalidInput(f"unknown filter term {str(term)!r}; known terms: {known_terms()}")
+
+
+def _segment_sql(term: Term, ctx: Context) -> tuple[str, list]:
+    from crm_cli import segments
+
+    parts, params = [], []
+    for name in term.value.split(","):
+        name = name.strip()
+        if name in ctx.seen_segments:
+            raise InvalidInput(f"segment {name!r} refers to itself through {' -> '.join(ctx.seen_segments)}")
+        inner_ctx = Context(ctx.conn, ctx.now, ctx.alias, (*ctx.seen_segments, name))
+        inner = parse(segments.expression(ctx.conn, name))
+        sql, args = to_sql(inner, inner_ctx)
+        parts.append(f"({sql})")
+        params += args
+    return " OR ".join(parts), params
+
+
+def validate(expression: str, conn: sqlite3.Connection, now: datetime) -> Filter:
+    """Parse and build once, so every error (unknown segment, bad date) surfaces before use."""
+    flt = parse(expression)
+    to_sql(flt, Context(conn, now))
+    return flt

@@ -1,0 +1,186 @@
+"""The interaction log: calls, e-mails, meetings, messages, notes, purchases, support requests;
+follow-ups and their due list."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+from crm_cli import settings
+from crm_cli.db import utc_iso
+from crm_cli.errors import InvalidInput, NotFound
+from crm_cli.text import clean
+
+KINDS = ("call", "email", "meeting", "message", "note", "purchase", "support")
+SCALES = {"csat": (1, 5), "nps": (0, 10)}
+
+SELECT = """
+    SELECT i.*, c.name AS contact
+    FROM interactions i JOIN contacts c ON c.id = i.contact_id
+"""
+
+
+def check_score(conn: sqlite3.Connection, score: int | None, scale: str | None = None) -> tuple[int | None, str | None]:
+    if score is None:
+        return None, None
+    scale = scale or settings.get(conn, "satisfaction_scale") or "csat"
+    low, high = SCALES[scale]
+    if not low <= score <= high:
+        raise InvalidInput(f"invalid --score {score}: {scale.upper()} scores run from {low} to {high}")
+    return score, scale
+
+
+def add(
+    conn: sqlite3.Connection,
+    *,
+    contact_id: int,
+    kind: str,
+    summary: str,
+    now: datetime,
+    at: datetime | None = None,
+    direction: str | None = None,
+    outcome: str | None = None,
+    duration_min: int | None = None,
+    amount: int | None = None,
+    currency: str | None = None,
+    score: int | None = None,
+    score_scale: str | None = None,
+    follow_up: datetime | None = None,
+    deal_id: int | None = None,
+    campaign_id: int | None = None,
+) -> int:
+    """Log one interaction; returns its id. A purchase makes the contact a customer."""
+    if kind not in KINDS:
+        raise InvalidInput(f"invalid kind {kind!r}; choose one of: {', '.join(KINDS)}")
+    if amount is not None and kind != "purchase":
+        raise InvalidInput(f"--amount belongs to purchases, not to a {kind}; use `crm log purchase`")
+    if kind == "purchase" and amount is None:
+        raise InvalidInput("a purchase needs --amount, e.g. --amount 249.90")
+    if direction not in (None, "in", "out"):
+        raise InvalidInput(f"invalid direction {direction!r}; use in or out")
+    if duration_min is not None and duration_min < 0:
+        raise InvalidInput(f"invalid --duration {duration_min}; minutes cannot be negative")
+    score, score_scale = check_score(conn, score, score_scale)
+    if deal_id is not None and not conn.execute("SELECT 1 FROM deals WHERE id = ?", (deal_id,)).fetchone():
+        raise NotFound(f"no deal with id {deal_id}; see `crm deal list`")
+    when = at or now
+    if when > now + timedelta(days=1) and kind != "meeting":
+        raise InvalidInput(f"--at {utc_iso(when)} is in the future; use --follow-up to plan something")
+    if kind == "purchase":
+        currency = currency or settings.default_currency(conn)
+    interaction_id = conn.execute(
+        """INSERT INTO interactions (contact_id, kind, summary, happened_at, direction, outcome, duration_min,
+                                     amount, currency, score, score_scale, status, follow_up_at,
+                                     deal_id, campaign_id, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        (
+            contact_id, kind, clean(summary) or "", utc_iso(when), direction, clean(outcome), duration_min,
+            amount, currency, score, score_scale, "open" if kind == "support" else None,
+            utc_iso(follow_up) if follow_up else None, deal_id, campaign_id, utc_iso(now),
+        ),
+    ).lastrowid
+    if kind == "purchase":
+        from crm_cli import contacts
+
+        contacts.set_status(conn, contact_id, "customer", now)
+    return interaction_id
+
+
+def row_dict(row: sqlite3.Row) -> dict:
+    from crm_cli.money import to_decimal
+
+    data = dict(row)
+    data["amount"] = to_decimal(data["amount"])
+    return data
+
+
+def list_interactions(
+    conn: sqlite3.Connection,
+    *,
+    contact_id: int | None = None,
+    kinds: list[str] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int | None = None,
+    newest_first: bool = True,
+) -> Iterator[dict]:
+    clauses, params = [], []
+    if contact_id is not None:
+        clauses.append("i.contact_id = ?")
+        params.append(contact_id)
+    for kind in kinds or ():
+        if kind not in KINDS:
+            raise InvalidInput(f"invalid --kind {kind!r}; choose one of: {', '.join(KINDS)}")
+    if kinds:
+        clauses.append(f"i.kind IN ({','.join('?' * len(kinds))})")
+        params += kinds
+    if since:
+        clauses.append("i.happened_at >= ?")
+        params.append(utc_iso(since))
+    if until:
+        clauses.append("i.happened_at < ?")
+        params.append(utc_iso(until))
+    where = " AND ".join(clauses) or "1"
+    order = "DESC" if newest_first else "ASC"
+    sql = f"{SELECT} WHERE {where} ORDER BY i.happened_at {order}, i.id {order}"
+    if limit:
+        sql += f" LIMIT {int(limit)}"
+    for row in conn.execute(sql, params):
+        yield row_dict(row)
+
+
+def due_follow_ups(conn: sqlite3.Connection, *, until: datetime, now: datetime) -> list[dict]:
+    """Open follow-ups due before `until` (an instant), oldest first, with days overdue."""
+    rows = conn.execute(
+        """SELECT i.id, i.contact_id, c.name AS contact, i.kind, i.summary, i.happened_at, i.follow_up_at
+           FROM interactions i JOIN contacts c ON c.id = i.contact_id
+           WHERE i.follow_up_at IS NOT NULL AND i.follow_up_done_at IS NULL AND i.follow_up_at < ?
+           ORDER BY i.follow_up_at, i.id""",
+        (utc_iso(until),),
+    ).fetchall()
+    from crm_cli.dates import local_now
+
+    today = local_now(now).date()
+    result = []
+    for r in rows:
+        due_day = local_now(datetime.fromisoformat(r["follow_up_at"].replace("Z", "+00:00"))).date()
+        result.append(
+            {
+                "type": "follow-up",
+                "id": r["id"],
+                "contact_id": r["contact_id"],
+                "contact": r["contact"],
+                "kind": r["kind"],
+                "summary": r["summary"],
+                "due_at": r["follow_up_at"],
+                "days_overdue": max(0, (today - due_day).days),
+                "last_interaction_at": r["happened_at"],
+            }
+        )
+    return result
+
+
+def mark_done(conn: sqlite3.Connection, interaction_id: int, now: datetime) -> str:
+    """Close a follow-up and/or resolve a support request; returns what was closed."""
+    row = conn.execute("SELECT * FROM interactions WHERE id = ?", (interaction_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"no interaction with id {interaction_id}; see `crm log list`")
+    closed = []
+    stamp = utc_iso(now)
+    if row["follow_up_at"] and not row["follow_up_done_at"]:
+        conn.execute("UPDATE interactions SET follow_up_done_at = ? WHERE id = ?", (stamp, interaction_id))
+        closed.append("follow-up")
+    if row["kind"] == "support" and row["status"] == "open":
+        conn.execute("UPDATE interactions SET status = 'resolved', resolved_at = ? WHERE id = ?", (stamp, interaction_id))
+        closed.append("support request")
+    if not closed:
+        raise InvalidInput(f"interaction {interaction_id} has no open follow-up or support request")
+    return " and ".join(closed)
+
+
+def get(conn: sqlite3.Connection, interaction_id: int) -> dict:
+    row = conn.execute(f"{SELECT} WHERE i.id = ?", (interaction_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"no interaction with id {interaction_id}; see `crm log list`")
+    return row_dict(row)

@@ -1,0 +1,240 @@
+"""The one renderer: rows -> table | tsv | json | ndjson | csv; documents -> json | a rich view.
+
+- On a terminal: a rich table (data passed as Text, never markup: `[VIP]` stays `[VIP]`).
+- Piped with no format flag: tab-separated lines, no header, no colour (gh's convention).
+- `--json`: an array of row objects (every key of the row, not only the shown columns); `--ndjson` one
+  object per line; `--csv`: header + rows, spreadsheet-safe (formula-looking cells prefixed with `'`
+  unless --raw). Money is an exact JSON number written from Decimal; instants are ISO-8601 UTC.
+- Writes print the new id alone on stdout; everything meant for people goes to stderr (info()).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from crm_cli import env as envmod
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+@dataclass
+class Column:
+    key: str
+    header: str | None = None
+    kind: str = "text"  # text | int | money | pct | datetime | date | bar | spark
+    currency_key: str | None = None  # money: the row key holding its currency
+
+    @property
+    def title(self) -> str:
+        return self.header or self.key.replace("_", " ")
+
+
+# ---------------------------------------------------------------------------------------------
+# Values
+
+
+def json_value(value):
+    """Decimal -> exact JSON number: int when integral, float when its repr is exact, else str."""
+    if isinstance(value, Decimal):
+        if value == value.to_integral_value():
+            return int(value)
+        if len(value.normalize().as_tuple().digits) <= 15:
+            return float(value)
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: json_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_value(v) for v in value]
+    return value
+
+
+def dumps(doc, *, indent: int | None = 2) -> str:
+    return json.dumps(json_value(doc), ensure_ascii=False, indent=indent)
+
+
+def plain(value, column: Column | None = None) -> str:
+    """A value as text for tsv/csv: no thousands separators, ISO dates, exact decimals."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return str(json_value(value))
+    if isinstance(value, list | tuple):
+        return ",".join(plain(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def human(value, column: Column, row: dict) -> str:
+    from crm_cli.dates import to_local
+
+    if value is None or value == "":
+        return ""
+    if column.kind == "money":
+        currency = row.get(column.currency_key) if column.currency_key else None
+        amount = Decimal(value) if not isinstance(value, Decimal) else value
+        places = 3 if amount.quantize(Decimal("0.01")) != amount else 2
+        text = f"{amount:,.{places}f}"
+        return f"{text} {currency}" if currency else text
+    if column.kind == "pct":
+        return f"{float(value) * 100:.1f}%"
+    if column.kind == "int":
+        return f"{int(value):,}"
+    if column.kind == "datetime":
+        return to_local(str(value))
+    if column.kind == "date":
+        return to_local(str(value), with_time=False)
+    return plain(value)
+
+
+def spreadsheet_safe(text: str) -> str:
+    """OWASP CSV injection: a cell that a spreadsheet would run as a formula gets a leading '."""
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+# ---------------------------------------------------------------------------------------------
+# Streams
+
+
+def _stdout():
+    return sys.stdout
+
+
+def info(message: str) -> None:
+    """Human chatter: stderr, so stdout stays data."""
+    print(message, file=sys.stderr)
+
+
+def emit_id(record_id) -> None:
+    print(record_id, file=_stdout())
+
+
+def output_format() -> str:
+    current = envmod.current()
+    if current.output:
+        return current.output
+    return "table" if current.stdout_isatty else "tsv"
+
+
+def console():
+    from rich.console import Console
+
+    tty = envmod.current().stdout_isatty
+    # Piped: no colour and no 80-column wrapping; tables drop their box (see table()).
+    return Console(file=_stdout(), highlight=False, soft_wrap=not tty, width=None if tty else 200,
+                   color_system="auto" if tty else None)
+
+
+def emit_rows(
+    rows: Iterable[dict],
+    columns: list[Column],
+    *,
+    title: str | None = None,
+    empty: str = "nothing to show",
+    footer: dict | None = None,
+) -> None:
+    """Render a list of records in the chosen format."""
+    fmt = output_format()
+    out = _stdout()
+    if fmt == "json":
+        out.write(dumps(list(rows)) + "\n")
+    elif fmt == "ndjson":
+        for row in rows:
+            out.write(dumps(row, indent=None) + "\n")
+    elif fmt in ("csv", "tsv"):
+        data_columns = [c for c in columns if c.kind not in ("bar", "spark")]
+        if fmt == "csv":
+            raw = envmod.current().raw
+            writer = csv.writer(out, lineterminator="\r\n" if envmod.current().excel else "\n")
+            writer.writerow([c.key for c in data_columns])
+            for row in rows:
+                cells = [plain(row.get(c.key), c) for c in data_columns]
+                writer.writerow(cells if raw else [spreadsheet_safe(x) for x in cells])
+        else:
+            for row in rows:
+                cells = [plain(row.get(c.key), c) for c in data_columns]
+                out.write("\t".join(x.replace("\t", " ").replace("\n", " ") for x in cells) + "\n")
+    else:
+        rows = list(rows)
+        if not rows:
+            info(empty)
+            return
+        console().print(table(rows, columns, title=title, footer=footer))
+
+
+def table(rows: list[dict], columns: list[Column], *, title: str | None = None, footer: dict | None = None):
+    from rich.table import Table
+    from rich.text import Text
+
+    from rich import box
+
+    boxed = envmod.current().stdout_isatty
+    grid = Table(
+        title=title,
+        show_footer=footer is not None,
+        header_style="bold",
+        title_justify="left",
+        box=box.ROUNDED if boxed else None,
+    )
+    maxima = {
+        c.key: max((float(r.get(c.key) or 0) for r in rows), default=0) for c in columns if c.kind == "bar"
+    }
+    for c in columns:
+        justify = "right" if c.kind in ("int", "money", "pct") else "left"
+        foot = Text(human(footer.get(c.key), c, footer)) if footer else ""
+        grid.add_column(c.title, justify=justify, footer=foot, overflow="fold")
+    for row in rows:
+        cells = []
+        for c in columns:
+            if c.kind == "bar":
+                cells.append(bar(float(row.get(c.key) or 0), maxima[c.key]))
+            elif c.kind == "spark":
+                cells.append(Text(sparkline(row.get(c.key) or []), style="cyan"))
+            else:
+                cells.append(Text(human(row.get(c.key), c, row)))
+        grid.add_row(*cells)
+    return grid
+
+
+def bar(value: float, maximum: float, width: int = 24, style: str = "green"):
+    from rich.text import Text
+
+    if maximum <= 0 or value <= 0:
+        return Text("")
+    eighths = round(value / maximum * width * 8)
+    full, part = divmod(eighths, 8)
+    return Text("█" * full + ("" if not part else " ▏▎▍▌▋▊▉"[part]), style=style)
+
+
+def sparkline(values: list[float]) -> str:
+    ticks = "▁▂▃▄▅▆▇█"
+    numbers = [float(v or 0) for v in values]
+    if not numbers:
+        return ""
+    low, high = min(numbers), max(numbers)
+    if high == low:
+        return ticks[0 if high == 0 else 3] * len(numbers)
+    return "".join(ticks[int((v - low) / (high - low) * (len(ticks) - 1))] for v in numbers)
+
+
+def emit_doc(doc, render: Callable[[object], None] | None = None) -> None:
+    """A single document (a contact with its timeline, a report with sections).
+
+    JSON formats print it as JSON; otherwise `render(console)` draws it for people, or, piped
+    without a renderer, it falls back to JSON.
+    """
+    fmt = output_format()
+    if fmt in ("json", "ndjson") or render is None:
+        _stdout().write(dumps(doc, indent=None if fmt == "ndjson" else 2) + "\n")
+    else:
+        render(console())
