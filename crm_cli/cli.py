@@ -27,9 +27,10 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-# Command groups (`crm contact …`) and modules adding top-level commands (`crm agenda`), in help order.
+# Command groups (`crm contact …`), in help order, then modules whose register(app) adds top-level
+# commands (`crm agenda`) and/or commands inside the groups (`crm contact import`).
 GROUPS = ["contact", "log", "deal", "campaign", "report", "config"]
-TOP_LEVEL = ["agenda", "data", "care", "demo"]
+EXTENSIONS = ["agenda", "transfer", "care", "demo"]
 
 
 def _version(value: bool) -> None:
@@ -54,11 +55,11 @@ def root(
     if ctx.invoked_subcommand is None:
         # `crm` alone shows the dashboard (report summary) when it is available.
         report = sys.modules.get("crm_cli.commands.report")
-        summary = getattr(report, "summary", None)
-        if summary is None:
+        commands = {c.name: c.callback for c in report.app.registered_commands} if report else {}
+        if "summary" not in commands:
             print(ctx.get_help())
             return
-        ctx.invoke(summary)
+        commands["summary"]()
 
 
 def _register() -> None:
@@ -66,7 +67,7 @@ def _register() -> None:
         module = _load(name)
         if module is not None:
             app.add_typer(module.app, name=name, help=module.__doc__.strip().splitlines()[0])
-    for name in TOP_LEVEL:
+    for name in EXTENSIONS:
         module = _load(name)
         if module is not None:
             module.register(app)
@@ -134,7 +135,9 @@ def run(args: list[str] | None = None, **environment) -> int:
             raise
         return _fail(
             f"unexpected error: {type(exc).__name__}: {exc} (run with CRM_DEBUG=1 for details)",
-            "unexpected", 1, args,
+            "unexpected",
+            1,
+            args,
         )
 
 

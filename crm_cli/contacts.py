@@ -18,8 +18,21 @@ from crm_cli.text import clean, normalize
 
 STATUSES = ("lead", "prospect", "customer", "inactive")
 # Fields a user can require (config required_fields) and edit by name.
-FIELDS = ("name", "email", "phone", "company", "title", "address", "city", "country", "source", "status",
-          "notes", "birthday", "tags")
+FIELDS = (
+    "name",
+    "email",
+    "phone",
+    "company",
+    "title",
+    "address",
+    "city",
+    "country",
+    "source",
+    "status",
+    "notes",
+    "birthday",
+    "tags",
+)
 TEXT_FIELDS = ("company", "title", "address", "city", "country", "notes", "birthday")
 _FIELD_KEY = re.compile(r"[A-Za-z_\u0600-\u06ff][\w\u0600-\u06ff .-]{0,62}")
 
@@ -180,7 +193,7 @@ def add(
     """Create a contact; returns its id. Raises InvalidInput / Conflict before anything is kept."""
     name = clean(name)
     if not name:
-        raise InvalidInput("a contact needs a name; e.g. crm contact add \"Sara Haddad\"")
+        raise InvalidInput('a contact needs a name; e.g. crm contact add "Sara Haddad"')
     unknown = set(text) - set(TEXT_FIELDS)
     if unknown:
         raise InvalidInput(f"unknown contact field {sorted(unknown)[0]!r}")
@@ -196,11 +209,24 @@ def add(
                                  created_at, updated_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         (
-            kind, name, values.get("company"), values.get("title"), values.get("address"),
-            values.get("city"), values.get("country"), normalize(source) or None,
-            _status(status) if status else "lead", int(bool(dnc)), values.get("notes"),
-            json.dumps(custom, ensure_ascii=False), every_days, values.get("birthday"),
-            normalize(name), "", stamp, stamp,
+            kind,
+            name,
+            values.get("company"),
+            values.get("title"),
+            values.get("address"),
+            values.get("city"),
+            values.get("country"),
+            normalize(source) or None,
+            _status(status) if status else "lead",
+            int(bool(dnc)),
+            values.get("notes"),
+            json.dumps(custom, ensure_ascii=False),
+            every_days,
+            values.get("birthday"),
+            normalize(name),
+            "",
+            stamp,
+            stamp,
         ),
     ).lastrowid
     if email_norm:
@@ -275,7 +301,9 @@ def update(
             if key not in changed:
                 changed.append(key)
     if "company" in sets and sets["company"] and current["kind"] == "person":
-        conn.execute("UPDATE contacts SET org_id = ? WHERE id = ?", (ensure_org(conn, sets["company"], now), contact_id))
+        conn.execute(
+            "UPDATE contacts SET org_id = ? WHERE id = ?", (ensure_org(conn, sets["company"], now), contact_id)
+        )
     elif "company" in sets and not sets["company"]:
         conn.execute("UPDATE contacts SET org_id = NULL WHERE id = ?", (contact_id,))
     for tag in add_tags:
@@ -291,7 +319,9 @@ def update(
                 custom.pop(k, None)
             else:
                 custom[k] = v
-        conn.execute("UPDATE contacts SET custom = ? WHERE id = ?", (json.dumps(custom, ensure_ascii=False), contact_id))
+        conn.execute(
+            "UPDATE contacts SET custom = ? WHERE id = ?", (json.dumps(custom, ensure_ascii=False), contact_id)
+        )
         changed.append("fields")
     if changed:
         conn.execute("UPDATE contacts SET updated_at = ? WHERE id = ?", (utc_iso(now), contact_id))
@@ -409,9 +439,7 @@ def resolve(conn: sqlite3.Connection, ref: str) -> int:
             key = email_key(text)
         except InvalidInput:
             key = text.lower()
-        row = conn.execute(
-            "SELECT contact_id FROM contact_handles WHERE type = 'email' AND key = ?", (key,)
-        ).fetchone()
+        row = conn.execute("SELECT contact_id FROM contact_handles WHERE type = 'email' AND key = ?", (key,)).fetchone()
         if row:
             return row[0]
         raise NotFound(f"no contact with e-mail {text!r}; see `crm contact list`")
@@ -420,17 +448,23 @@ def resolve(conn: sqlite3.Connection, ref: str) -> int:
             key = phone_key(conn, text)
         except InvalidInput:
             key = None
-        row = key and conn.execute(
-            "SELECT contact_id FROM contact_handles WHERE type = 'phone' AND key = ?", (key,)
-        ).fetchone()
+        row = (
+            key
+            and conn.execute(
+                "SELECT contact_id FROM contact_handles WHERE type = 'phone' AND key = ?", (key,)
+            ).fetchone()
+        )
         if row:
             return row[0]
         raise NotFound(f"no contact with phone {text!r}; see `crm contact list`")
     key = normalize(text)
     exact = conn.execute("SELECT id, name FROM contacts WHERE name_key = ? ORDER BY id LIMIT 11", (key,)).fetchall()
-    matches = exact or conn.execute(
-        "SELECT id, name FROM contacts WHERE instr(name_key, ?) > 0 ORDER BY id LIMIT 11", (key,)
-    ).fetchall()
+    matches = (
+        exact
+        or conn.execute(
+            "SELECT id, name FROM contacts WHERE instr(name_key, ?) > 0 ORDER BY id LIMIT 11", (key,)
+        ).fetchall()
+    )
     if len(matches) == 1:
         return matches[0]["id"]
     if not matches:

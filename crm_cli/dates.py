@@ -13,7 +13,7 @@ Instants are stored as UTC ISO text (db.utc_iso); a date without a time means lo
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 
 from crm_cli.errors import InvalidInput
 from crm_cli.text import ascii_digits
@@ -131,17 +131,17 @@ def parse_datetime(raw: str, now: datetime, order: str = "dmy") -> datetime:
         if m["tz"]:
             offset = m["tz"].replace(":", "")
             zone = (
-                timezone.utc
+                UTC
                 if offset == "z"
                 else timezone(
                     (1 if offset[0] == "+" else -1) * timedelta(hours=int(offset[1:3]), minutes=int(offset[3:5]))
                 )
             )
-            return datetime.combine(day, moment, zone).astimezone(timezone.utc)
-        return datetime.combine(day, moment).replace(tzinfo=tz).astimezone(timezone.utc)
+            return datetime.combine(day, moment, zone).astimezone(UTC)
+        return datetime.combine(day, moment).replace(tzinfo=tz).astimezone(UTC)
 
     if text == "now":
-        return now.astimezone(timezone.utc)
+        return now.astimezone(UTC)
 
     # Split "yesterday 15:00", "next monday 09:30", "02/11/2026 15:30": the time is the last word.
     words = text.split()
@@ -152,7 +152,7 @@ def parse_datetime(raw: str, now: datetime, order: str = "dmy") -> datetime:
 
     day = _local_date(day_part, now_local.date(), order, raw)
     moment = _parse_time(time_part, raw) if time_part else time(0)
-    return datetime.combine(day, moment).replace(tzinfo=tz).astimezone(timezone.utc)
+    return datetime.combine(day, moment).replace(tzinfo=tz).astimezone(UTC)
 
 
 def _local_date(text: str, today: date, order: str, raw: str) -> date:
@@ -212,4 +212,4 @@ def to_local(iso: str | None, with_time: bool = True) -> str:
 
 def local_day_start(day: date) -> datetime:
     """Midnight of a local calendar day as an aware UTC datetime."""
-    return datetime.combine(day, time(0)).replace(tzinfo=_local_tz()).astimezone(timezone.utc)
+    return datetime.combine(day, time(0)).replace(tzinfo=_local_tz()).astimezone(UTC)

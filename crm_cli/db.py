@@ -14,6 +14,7 @@ import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC
 from pathlib import Path
 
 from crm_cli.errors import CrmError
@@ -24,9 +25,8 @@ BUSY_TIMEOUT_MS = 30_000
 
 def utc_iso(dt) -> str:
     """The one storage format for instants: 'YYYY-MM-DDTHH:MM:SSZ' (UTC, sortable as text)."""
-    from datetime import timezone
 
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -46,7 +46,8 @@ def run_script(conn: sqlite3.Connection, script: str) -> None:
 
 
 def _m001_initial(conn: sqlite3.Connection) -> None:
-    run_script(conn,
+    run_script(
+        conn,
         """
         CREATE TABLE settings (
             key   TEXT PRIMARY KEY,
@@ -269,7 +270,7 @@ def _m001_initial(conn: sqlite3.Connection) -> None:
             key     TEXT PRIMARY KEY,
             sent_at TEXT NOT NULL
         );
-        """
+        """,
     )
 
 
@@ -367,8 +368,7 @@ def migrate_db(conn: sqlite3.Connection, path: Path | str = "database") -> None:
     version = schema_version(conn)
     if version > latest:
         raise SchemaTooNew(
-            f"{path} was written by a newer crm (schema {version}, this crm knows {latest}); "
-            "upgrade crm to open it"
+            f"{path} was written by a newer crm (schema {version}, this crm knows {latest}); upgrade crm to open it"
         )
     if version == latest:
         return
@@ -397,16 +397,14 @@ def write(conn: sqlite3.Connection, command: str, *, at: str | None = None) -> I
     BEGIN IMMEDIATE takes the write lock up front, so a concurrent writer waits (busy timeout)
     instead of failing mid-way. sqlite-utils calls made inside join through savepoints.
     """
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from crm_cli import env as envmod
 
-    stamp = at or utc_iso(envmod.current().now if envmod.current() else datetime.now(timezone.utc))
+    stamp = at or utc_iso(envmod.current().now if envmod.current() else datetime.now(UTC))
     conn.execute("BEGIN IMMEDIATE")
     try:
-        change_id = conn.execute(
-            "INSERT INTO changes (at, command) VALUES (?, ?)", (stamp, command)
-        ).lastrowid
+        change_id = conn.execute("INSERT INTO changes (at, command) VALUES (?, ?)", (stamp, command)).lastrowid
         yield change_id
         conn.execute("COMMIT")
     except BaseException:

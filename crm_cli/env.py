@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 
@@ -19,8 +19,8 @@ def _now_from_env() -> datetime:
         value = datetime.fromisoformat(pinned.replace("Z", "+00:00"))
         if value.tzinfo is None:
             value = value.astimezone()  # naive means local wall-clock time
-        return value.astimezone(timezone.utc)
-    return datetime.now(timezone.utc)
+        return value.astimezone(UTC)
+    return datetime.now(UTC)
 
 
 def default_db_path() -> Path:

@@ -75,9 +75,22 @@ def add(
                                      deal_id, campaign_id, created_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         (
-            contact_id, kind, clean(summary) or "", utc_iso(when), direction, clean(outcome), duration_min,
-            amount, currency, score, score_scale, "open" if kind == "support" else None,
-            utc_iso(follow_up) if follow_up else None, deal_id, campaign_id, utc_iso(now),
+            contact_id,
+            kind,
+            clean(summary) or "",
+            utc_iso(when),
+            direction,
+            clean(outcome),
+            duration_min,
+            amount,
+            currency,
+            score,
+            score_scale,
+            "open" if kind == "support" else None,
+            utc_iso(follow_up) if follow_up else None,
+            deal_id,
+            campaign_id,
+            utc_iso(now),
         ),
     ).lastrowid
     if kind == "purchase":
@@ -172,7 +185,9 @@ def mark_done(conn: sqlite3.Connection, interaction_id: int, now: datetime) -> s
         conn.execute("UPDATE interactions SET follow_up_done_at = ? WHERE id = ?", (stamp, interaction_id))
         closed.append("follow-up")
     if row["kind"] == "support" and row["status"] == "open":
-        conn.execute("UPDATE interactions SET status = 'resolved', resolved_at = ? WHERE id = ?", (stamp, interaction_id))
+        conn.execute(
+            "UPDATE interactions SET status = 'resolved', resolved_at = ? WHERE id = ?", (stamp, interaction_id)
+        )
         closed.append("support request")
     if not closed:
         raise InvalidInput(f"interaction {interaction_id} has no open follow-up or support request")

@@ -7,6 +7,7 @@ never stored, never printed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from dataclasses import dataclass
@@ -85,8 +86,9 @@ class Connection:
         cfg = self.cfg
         try:
             if cfg.security == "ssl":
-                self.smtp = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=self.timeout,
-                                             context=ssl.create_default_context())
+                self.smtp = smtplib.SMTP_SSL(
+                    cfg.host, cfg.port, timeout=self.timeout, context=ssl.create_default_context()
+                )
             else:
                 self.smtp = smtplib.SMTP(cfg.host, cfg.port, timeout=self.timeout)
                 if cfg.security == "starttls":
@@ -94,7 +96,9 @@ class Connection:
             if cfg.user and cfg.password:
                 self.smtp.login(cfg.user, cfg.password)
         except (OSError, smtplib.SMTPException) as exc:
-            raise MailError(f"cannot reach SMTP server {cfg.host}:{cfg.port} ({cfg.security}): {_reason(exc)}") from None
+            raise MailError(
+                f"cannot reach SMTP server {cfg.host}:{cfg.port} ({cfg.security}): {_reason(exc)}"
+            ) from None
         return self
 
     def send(self, message: EmailMessage) -> None:
@@ -106,10 +110,9 @@ class Connection:
             raise MailError(f"SMTP server refused the message to {message['To']}: {_reason(exc)}") from None
 
     def __exit__(self, *exc_info) -> None:
-        try:
+        # Closing a broken session must not hide the real error.
+        with contextlib.suppress(Exception):
             self.smtp.quit()
-        except Exception:  # noqa: BLE001 - closing a broken session must not hide the real error
-            pass
 
 
 def _reason(exc: Exception) -> str:

@@ -131,8 +131,13 @@ def console():
 
     tty = envmod.current().stdout_isatty
     # Piped: no colour and no 80-column wrapping; tables drop their box (see table()).
-    return Console(file=_stdout(), highlight=False, soft_wrap=not tty, width=None if tty else 200,
-                   color_system="auto" if tty else None)
+    return Console(
+        file=_stdout(),
+        highlight=False,
+        soft_wrap=not tty,
+        width=None if tty else 200,
+        color_system="auto" if tty else None,
+    )
 
 
 def emit_rows(
@@ -173,10 +178,9 @@ def emit_rows(
 
 
 def table(rows: list[dict], columns: list[Column], *, title: str | None = None, footer: dict | None = None):
+    from rich import box
     from rich.table import Table
     from rich.text import Text
-
-    from rich import box
 
     boxed = envmod.current().stdout_isatty
     grid = Table(
@@ -186,9 +190,7 @@ def table(rows: list[dict], columns: list[Column], *, title: str | None = None, 
         title_justify="left",
         box=box.ROUNDED if boxed else None,
     )
-    maxima = {
-        c.key: max((float(r.get(c.key) or 0) for r in rows), default=0) for c in columns if c.kind == "bar"
-    }
+    maxima = {c.key: max((float(r.get(c.key) or 0) for r in rows), default=0) for c in columns if c.kind == "bar"}
     for c in columns:
         justify = "right" if c.kind in ("int", "money", "pct") else "left"
         foot = Text(human(footer.get(c.key), c, footer)) if footer else ""

@@ -137,9 +137,7 @@ def all_settings(conn: sqlite3.Connection) -> list[dict]:
         for k, s in KEYS.items()
     ]
     rows += [
-        {"key": k, "value": v, "default": False, "help": _setting(k).help}
-        for k, v in stored.items()
-        if k not in KEYS
+        {"key": k, "value": v, "default": False, "help": _setting(k).help} for k, v in stored.items() if k not in KEYS
     ]
     return rows
 

@@ -30,16 +30,19 @@ def _extra_parameters(formats: tuple[str, ...]) -> list[inspect.Parameter]:
             kw,
             default=None,
             annotation=Annotated[
-                typing.Optional[str],  # noqa: UP045 - typer 0.28 needs typing.Optional here
-                typer.Option("--db", help="Database file (default: $CRM_DB, else the user data dir).",
-                             show_default=False),
+                str | None,
+                typer.Option(
+                    "--db", help="Database file (default: $CRM_DB, else the user data dir).", show_default=False
+                ),
             ],
         )
     ]
     for fmt in formats:
         params.append(
             inspect.Parameter(
-                f"opt_{fmt}", kw, default=False,
+                f"opt_{fmt}",
+                kw,
+                default=False,
                 annotation=Annotated[bool, typer.Option(f"--{fmt}", help=_OPTION_HELP[fmt])],
             )
         )
@@ -54,8 +57,7 @@ def options(formats: tuple[str, ...] = FORMATS):
 
     def decorate(fn: Callable) -> Callable:
         hints = typing.get_type_hints(fn, include_extras=True)
-        own = [p.replace(annotation=hints.get(p.name, p.annotation))
-               for p in inspect.signature(fn).parameters.values()]
+        own = [p.replace(annotation=hints.get(p.name, p.annotation)) for p in inspect.signature(fn).parameters.values()]
 
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):

@@ -1,6 +1,6 @@
 """Keep every customer and lead: add, list, show, edit and delete contacts."""
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -23,9 +23,9 @@ LIST_COLUMNS = [
     Column("last_contact_at", "last contact", kind="datetime"),
 ]
 
-Email = Annotated[Optional[str], typer.Option("--email", "-e", help="E-mail address (unique).")]  # noqa: UP045
-Phone = Annotated[Optional[str], typer.Option("--phone", "-p", help="Phone; national numbers use default_region.")]  # noqa: UP045
-Text = Optional[str]  # noqa: UP045
+Email = Annotated[str | None, typer.Option("--email", "-e", help="E-mail address (unique).")]
+Phone = Annotated[str | None, typer.Option("--phone", "-p", help="Phone; national numbers use default_region.")]
+Text = str | None
 
 
 def _text_option(name: str, help_: str):
@@ -42,8 +42,8 @@ Status = _text_option("status", "lead, prospect, customer or inactive.")
 Notes = _text_option("notes", "Free notes.")
 Birthday = _text_option("birthday", "Birthday (free text, e.g. 1990-03-15 or --03-15).")
 Every = _text_option("every", "Stay-in-touch cadence, e.g. 14d, 2w, 1m (none to clear).")
-Tags = Annotated[Optional[list[str]], typer.Option("--tag", "-t", help="Tag (repeatable).")]  # noqa: UP045
-Fields = Annotated[Optional[list[str]], typer.Option("--field", "-f", help="Custom field key=value (repeatable).")]  # noqa: UP045
+Tags = Annotated[list[str] | None, typer.Option("--tag", "-t", help="Tag (repeatable).")]
+Fields = Annotated[list[str] | None, typer.Option("--field", "-f", help="Custom field key=value (repeatable).")]
 
 
 def _now():
@@ -76,9 +76,24 @@ def add(
     fields = contacts.parse_fields(field or [])
     with db.write(conn, f"contact add {name}"):
         contact_id = contacts.add(
-            conn, name=name, now=_now(), email=email, phone=phone, status=status, source=source,
-            tags=tag or [], fields=fields, dnc=dnc, every=every, kind="organization" if org else "person",
-            company=company, title=title, city=city, country=country, address=address, notes=notes,
+            conn,
+            name=name,
+            now=_now(),
+            email=email,
+            phone=phone,
+            status=status,
+            source=source,
+            tags=tag or [],
+            fields=fields,
+            dnc=dnc,
+            every=every,
+            kind="organization" if org else "person",
+            company=company,
+            title=title,
+            city=city,
+            country=country,
+            address=address,
+            notes=notes,
             birthday=birthday,
         )
     if output.output_format() == "json":
@@ -91,10 +106,12 @@ def add(
 @options()
 def list_(
     filter_: Annotated[
-        Optional[list[str]],  # noqa: UP045
-        typer.Argument(metavar="[FILTER]...", help="Filter terms, e.g. tag:vip city:Riyadh last-contact>90d, or words."),
+        list[str] | None,
+        typer.Argument(
+            metavar="[FILTER]...", help="Filter terms, e.g. tag:vip city:Riyadh last-contact>90d, or words."
+        ),
     ] = None,
-    limit: Annotated[Optional[int], typer.Option("--limit", "-n", help="At most this many.")] = None,  # noqa: UP045
+    limit: Annotated[int | None, typer.Option("--limit", "-n", help="At most this many.")] = None,
     sort: Annotated[str, typer.Option("--sort", help="id, name, created, updated or last-contact.")] = "id",
 ) -> None:
     """List contacts matching a filter (see README: the filter language)."""
@@ -155,8 +172,13 @@ def _render_contact(console, contact: dict) -> None:
             line.append(str(value))
             console.print(line)
     if contact["deals"]:
-        output_deals = [Column("id", kind="int"), Column("title"), Column("value", kind="money", currency_key="currency"),
-                        Column("stage"), Column("expected_close", "close")]
+        output_deals = [
+            Column("id", kind="int"),
+            Column("title"),
+            Column("value", kind="money", currency_key="currency"),
+            Column("stage"),
+            Column("expected_close", "close"),
+        ]
         console.print(output.table(contact["deals"], output_deals, title="Deals"))
     if contact["timeline"]:
         columns = [
@@ -187,19 +209,30 @@ def edit(
     source: Source = None,
     status: Status = None,
     tag: Tags = None,
-    untag: Annotated[Optional[list[str]], typer.Option("--untag", help="Remove a tag (repeatable).")] = None,  # noqa: UP045
+    untag: Annotated[list[str] | None, typer.Option("--untag", help="Remove a tag (repeatable).")] = None,
     notes: Notes = None,
     field: Fields = None,
     birthday: Birthday = None,
     every: Every = None,
-    dnc: Annotated[Optional[bool], typer.Option("--dnc/--no-dnc", help="Set or clear do-not-contact.")] = None,  # noqa: UP045
+    dnc: Annotated[bool | None, typer.Option("--dnc/--no-dnc", help="Set or clear do-not-contact.")] = None,
 ) -> None:
     """Change a contact's fields, tags or custom fields; prints its id. An empty value clears a field."""
     conn = open_db()
     given = {
-        "name": name, "email": email, "phone": phone, "company": company, "title": title, "city": city,
-        "country": country, "address": address, "source": source, "status": status, "notes": notes,
-        "birthday": birthday, "every": every, "dnc": dnc,
+        "name": name,
+        "email": email,
+        "phone": phone,
+        "company": company,
+        "title": title,
+        "city": city,
+        "country": country,
+        "address": address,
+        "source": source,
+        "status": status,
+        "notes": notes,
+        "birthday": birthday,
+        "every": every,
+        "dnc": dnc,
     }
     changes = {k: v for k, v in given.items() if v is not None}
     fields = contacts.parse_fields(field or [])

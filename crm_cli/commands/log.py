@@ -1,6 +1,6 @@
 """Record every call, meeting, message, purchase and support request; follow-ups that are never forgotten."""
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -54,15 +54,19 @@ def _make_kind_command(kind: str):
     def log_kind(
         ref: Annotated[str, typer.Argument(help="Contact: id, e-mail, phone or part of the name.")],
         summary: Annotated[str, typer.Argument(help="What happened.")] = "",
-        at: Annotated[Optional[str], typer.Option("--at", help="When (default now): 2026-11-02 15:30, yesterday 15:00, -2d.")] = None,  # noqa: UP045,E501
-        follow_up: Annotated[Optional[str], typer.Option("--follow-up", help="Follow-up due: tomorrow, +3d, 02/12/2026.")] = None,  # noqa: UP045,E501
-        duration: Annotated[Optional[int], typer.Option("--duration", help="Minutes.")] = None,  # noqa: UP045
-        outcome: Annotated[Optional[str], typer.Option("--outcome", help="Outcome, e.g. interested, no answer.")] = None,  # noqa: UP045
-        direction: Annotated[Optional[str], typer.Option("--direction", help="in or out.")] = None,  # noqa: UP045
-        amount: Annotated[Optional[str], typer.Option("--amount", help="Purchase amount, exact (249.90).")] = None,  # noqa: UP045
-        currency: Annotated[Optional[str], typer.Option("--currency", help="Currency (default from config).")] = None,  # noqa: UP045
-        score: Annotated[Optional[int], typer.Option("--score", help="Satisfaction score (CSAT 1-5 or NPS 0-10).")] = None,  # noqa: UP045
-        deal: Annotated[Optional[int], typer.Option("--deal", help="Link to this deal id.")] = None,  # noqa: UP045
+        at: Annotated[
+            str | None, typer.Option("--at", help="When (default now): 2026-11-02 15:30, yesterday 15:00, -2d.")
+        ] = None,
+        follow_up: Annotated[
+            str | None, typer.Option("--follow-up", help="Follow-up due: tomorrow, +3d, 02/12/2026.")
+        ] = None,
+        duration: Annotated[int | None, typer.Option("--duration", help="Minutes.")] = None,
+        outcome: Annotated[str | None, typer.Option("--outcome", help="Outcome, e.g. interested, no answer.")] = None,
+        direction: Annotated[str | None, typer.Option("--direction", help="in or out.")] = None,
+        amount: Annotated[str | None, typer.Option("--amount", help="Purchase amount, exact (249.90).")] = None,
+        currency: Annotated[str | None, typer.Option("--currency", help="Currency (default from config).")] = None,
+        score: Annotated[int | None, typer.Option("--score", help="Satisfaction score (CSAT 1-5 or NPS 0-10).")] = None,
+        deal: Annotated[int | None, typer.Option("--deal", help="Link to this deal id.")] = None,
     ) -> None:
         from crm_cli.money import parse_amount, parse_currency
 
@@ -75,9 +79,20 @@ def _make_kind_command(kind: str):
         contact_id = contacts.resolve(conn, ref)
         with db.write(conn, f"log {kind} {contact_id}"):
             new_id = interactions.add(
-                conn, contact_id=contact_id, kind=kind, summary=summary, now=now, at=when, direction=direction,
-                outcome=outcome, duration_min=duration, amount=value, currency=code, score=score,
-                follow_up=due, deal_id=deal,
+                conn,
+                contact_id=contact_id,
+                kind=kind,
+                summary=summary,
+                now=now,
+                at=when,
+                direction=direction,
+                outcome=outcome,
+                duration_min=duration,
+                amount=value,
+                currency=code,
+                score=score,
+                follow_up=due,
+                deal_id=deal,
             )
         if output.output_format() == "json":
             output.emit_doc(interactions.get(conn, new_id))
@@ -95,17 +110,21 @@ for _kind in interactions.KINDS:
 @app.command("list")
 @options()
 def list_(
-    ref: Annotated[Optional[str], typer.Argument(help="Only this contact.")] = None,  # noqa: UP045
-    kind: Annotated[Optional[list[str]], typer.Option("--kind", "-k", help="Only this kind (repeatable).")] = None,  # noqa: UP045
-    since: Annotated[Optional[str], typer.Option("--since", help="From this date on.")] = None,  # noqa: UP045
-    until: Annotated[Optional[str], typer.Option("--until", help="Before this date.")] = None,  # noqa: UP045
-    limit: Annotated[Optional[int], typer.Option("--limit", "-n", help="At most this many.")] = None,  # noqa: UP045
+    ref: Annotated[str | None, typer.Argument(help="Only this contact.")] = None,
+    kind: Annotated[list[str] | None, typer.Option("--kind", "-k", help="Only this kind (repeatable).")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="From this date on.")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Before this date.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", "-n", help="At most this many.")] = None,
 ) -> None:
     """List the log, newest first."""
     conn = open_db()
     contact_id = contacts.resolve(conn, ref) if ref else None
     rows = interactions.list_interactions(
-        conn, contact_id=contact_id, kinds=kind, since=_parse_when(conn, since), until=_parse_when(conn, until),
+        conn,
+        contact_id=contact_id,
+        kinds=kind,
+        since=_parse_when(conn, since),
+        until=_parse_when(conn, until),
         limit=limit,
     )
     output.emit_rows(rows, LIST_COLUMNS, empty="nothing logged")
@@ -114,7 +133,7 @@ def list_(
 @app.command("due")
 @options()
 def due(
-    until: Annotated[Optional[str], typer.Option("--until", help="Look ahead to this date (default today).")] = None,  # noqa: UP045
+    until: Annotated[str | None, typer.Option("--until", help="Look ahead to this date (default today).")] = None,
 ) -> None:
     """Follow-ups due today or overdue, oldest first."""
     from datetime import timedelta
