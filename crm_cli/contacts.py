@@ -422,7 +422,8 @@ def resolve(conn: sqlite3.Connection, ref: str) -> int:
     """REF -> contact id: an id, an e-mail, a phone, or a unique fragment of a name.
 
     Name matching ignores case, diacritics, tatweel and Arabic letter variants; an exact name wins over
-    fragments. Several matches raise Ambiguous listing them; none raises NotFound.
+    fragments; with no name match, the words of e-mails, companies and notes are searched. Several
+    matches raise Ambiguous listing them; none raises NotFound.
     """
     from crm_cli.text import ascii_digits
 
@@ -465,7 +466,17 @@ def resolve(conn: sqlite3.Connection, ref: str) -> int:
             "SELECT id, name FROM contacts WHERE instr(name_key, ?) > 0 ORDER BY id LIMIT 11", (key,)
         ).fetchall()
     )
-    if len(matches) == 1:
+    if not matches:
+        # No name contains it: try the words of e-mails, companies and notes (FTS), e.g. "sara".
+        from crm_cli.filters import fts_query
+
+        query = fts_query(text)
+        matches = query and conn.execute(
+            "SELECT c.id, c.name FROM contacts_fts JOIN contacts c ON c.id = contacts_fts.rowid "
+            "WHERE contacts_fts MATCH ? ORDER BY c.id LIMIT 11",
+            (query,),
+        ).fetchall()
+    if matches and len(matches) == 1:
         return matches[0]["id"]
     if not matches:
         raise NotFound(f"no contact matches {text!r}; see `crm contact list`")

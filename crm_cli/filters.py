@@ -80,6 +80,8 @@ def parse(expression: str | list[str] | None) -> Filter:
             raise InvalidInput(f"unknown filter term {token!r}; known terms: {known_terms()}")
         elif m and m["op"] in (">", "<", ">=", "<=") and m["key"] not in COMPARISON:
             raise InvalidInput(f"unknown filter term {token!r}; comparisons work on: {', '.join(COMPARISON)}")
+        elif token.startswith("--"):
+            raise InvalidInput(f"unknown option {token!r}; see --help (to search for it, quote it: \"{token}\")")
         elif token.startswith("-") and len(token) > 1:
             result.negated_words.append(token[1:])
         elif token.strip():
@@ -156,7 +158,7 @@ def to_sql(flt: Filter | str | None, ctx: Context) -> tuple[str, list]:
             params += args
     for words, negated in ((flt.words, False), (flt.negated_words, True)):
         for word in words:
-            query = _fts_query(word)
+            query = fts_query(word)
             if not query:
                 continue
             sql = f"{ctx.alias}.id IN (SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH ?)"
@@ -179,7 +181,7 @@ def _expanded_terms(flt: Filter, ctx: Context) -> list[Term]:
     return terms
 
 
-def _fts_query(word: str) -> str:
+def fts_query(word: str) -> str:
     tokens = re.findall(r"\w+", normalize(word))
     # Each token as a quoted prefix: "ساره"* matches ساره and سارهـ…; phrases keep their order.
     if not tokens:

@@ -2,6 +2,7 @@
 
 import functools
 import inspect
+import re
 import sqlite3
 import sys
 import typing
@@ -9,6 +10,7 @@ from collections.abc import Callable
 from typing import Annotated
 
 import typer
+from typer.core import TyperCommand
 
 from crm_cli import env as envmod
 from crm_cli.errors import InvalidInput
@@ -97,3 +99,39 @@ def confirm(question: str, *, yes: bool) -> None:
 
 def read_stdin_text() -> str:
     return sys.stdin.read()
+
+
+class FilterCommand(TyperCommand):
+    """A command taking filter terms: `crm contact list tag:vip -tag:cold -fair` must not read
+    `-tag:cold` as the options -t -a -g. Tokens with one leading dash that are not this command's
+    options are hidden from click's parser and handed back to the command untouched.
+    Use: `@app.command("list", cls=FilterCommand)`.
+    """
+
+    def parse_args(self, ctx, args):
+        known = {name for param in self.get_params(ctx) for name in getattr(param, "opts", [])}
+        hidden: dict[str, str] = {}
+        shielded = []
+        for index, arg in enumerate(args):
+            if arg == "--":
+                shielded += args[index:]
+                break
+            # `-n20` stays an option with its value; `-has:email`, `-fair` are filter tokens.
+            is_filter = len(arg) > 2 and not re.fullmatch(r"-[A-Za-z]\d+", arg)
+            if arg.startswith("-") and not arg.startswith("--") and arg not in known and is_filter:
+                token = f"\x00filter{len(hidden)}\x00"
+                hidden[token] = arg
+                arg = token
+            shielded.append(arg)
+        result = super().parse_args(ctx, shielded)
+        if hidden:
+            ctx.params = {key: _unshield(value, hidden) for key, value in ctx.params.items()}
+        return result
+
+
+def _unshield(value, hidden: dict[str, str]):
+    if isinstance(value, str):
+        return hidden.get(value, value)
+    if isinstance(value, list | tuple):
+        return type(value)(_unshield(v, hidden) for v in value)
+    return value

@@ -6,7 +6,7 @@ import typer
 
 from crm_cli import contacts, db, output
 from crm_cli import env as envmod
-from crm_cli.commands._common import confirm, open_db, options
+from crm_cli.commands._common import FilterCommand, confirm, open_db, options
 from crm_cli.output import Column
 
 app = typer.Typer(no_args_is_help=True)
@@ -102,7 +102,7 @@ def add(
         output.emit_id(contact_id)
 
 
-@app.command("list")
+@app.command("list", cls=FilterCommand)
 @options()
 def list_(
     filter_: Annotated[

@@ -1,0 +1,71 @@
+"""Dates: ISO first, the configured order for slashes, relative forms, implausible years."""
+
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from crm_cli.dates import parse_age, parse_date, parse_datetime
+from crm_cli.errors import InvalidInput
+
+NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)  # Sunday 12:00 in Riyadh (TZ from conftest)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-11-02", "2026-11-01T21:00:00+00:00"),  # local midnight in Riyadh
+        ("2026-11-02 15:30", "2026-11-02T12:30:00+00:00"),
+        ("2026-11-02T15:30:00Z", "2026-11-02T15:30:00+00:00"),
+        ("02/11/2026", "2026-11-01T21:00:00+00:00"),
+        ("٠٢/١١/٢٠٢٦", "2026-11-01T21:00:00+00:00"),
+        ("yesterday 15:00", "2026-11-21T12:00:00+00:00"),
+        ("now", "2026-11-22T09:00:00+00:00"),
+        ("today", "2026-11-21T21:00:00+00:00"),
+        ("tomorrow", "2026-11-22T21:00:00+00:00"),
+        ("+3d", "2026-11-24T21:00:00+00:00"),
+        ("-20d", "2026-11-01T21:00:00+00:00"),
+        ("+2w", "2026-12-05T21:00:00+00:00"),
+        ("+1m", "2026-12-21T21:00:00+00:00"),
+        ("next monday", "2026-11-22T21:00:00+00:00"),
+        ("last friday", "2026-11-19T21:00:00+00:00"),
+        ("in 3 days", "2026-11-24T21:00:00+00:00"),
+        ("2 weeks ago", "2026-11-07T21:00:00+00:00"),
+        ("15 Nov 2026", "2026-11-14T21:00:00+00:00"),
+    ],
+)
+def test_accepted_forms(text, expected):
+    assert parse_datetime(text, NOW, "dmy").isoformat() == expected
+
+
+def test_iso_is_never_read_day_first():
+    assert parse_date("2024-04-03", NOW, "dmy").isoformat() == "2024-04-03"
+    assert parse_date("2024-04-03", NOW, "mdy").isoformat() == "2024-04-03"
+
+
+def test_slash_dates_follow_the_configured_order():
+    assert parse_date("03/04/2026", NOW, "dmy").isoformat() == "2026-04-03"
+    assert parse_date("03/04/2026", NOW, "mdy").isoformat() == "2026-03-04"
+
+
+@pytest.mark.parametrize("text", ["32/13/2026", "2026-13-01", "1445-09-15", "soon", "", "31/02/2026", "25:00"])
+def test_refused_with_the_value_named(text):
+    with pytest.raises(InvalidInput) as err:
+        parse_datetime(text, NOW, "dmy")
+    assert text in err.value.message or "empty date" in err.value.message
+
+
+def test_ages():
+    assert parse_age("90d").days == 90
+    assert parse_age("2w").days == 14
+    with pytest.raises(InvalidInput):
+        parse_age("soon")
+
+
+@given(st.text(max_size=40))
+def test_any_text_parses_or_is_refused_cleanly(text):
+    try:
+        parse_datetime(text, NOW, "dmy")
+    except InvalidInput:
+        pass
