@@ -1,5 +1,6 @@
 """Dates: ISO first, the configured order for slashes, relative forms, implausible years."""
 
+import contextlib
 from datetime import UTC, datetime
 
 import pytest
@@ -65,7 +66,5 @@ def test_ages():
 
 @given(st.text(max_size=40))
 def test_any_text_parses_or_is_refused_cleanly(text):
-    try:
+    with contextlib.suppress(InvalidInput):
         parse_datetime(text, NOW, "dmy")
-    except InvalidInput:
-        pass

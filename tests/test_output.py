@@ -1,0 +1,41 @@
+"""The one renderer: exact money in JSON, formats, ndjson, terminal tables."""
+
+from decimal import Decimal
+
+from crm_cli import output
+
+
+def test_json_money_is_exact():
+    assert output.dumps({"v": Decimal("6000")}, indent=None) == '{"v": 6000}'
+    assert output.dumps({"v": Decimal("249.90")}, indent=None) == '{"v": 249.9}'
+    assert output.dumps({"v": Decimal("0.1")}, indent=None) == '{"v": 0.1}'
+    assert output.dumps({"v": Decimal("123456789012.345")}, indent=None) == '{"v": 123456789012.345}'
+    big = Decimal("12345678901234567.891")
+    assert output.dumps({"v": big}, indent=None) == '{"v": "12345678901234567.891"}'
+
+
+def test_spreadsheet_safe_cells():
+    for cell in ["=1+1", "+966", "-5", "@SUM(A1)", "\tx", "\rx"]:
+        assert output.spreadsheet_safe(cell) == "'" + cell
+    assert output.spreadsheet_safe("Sara") == "Sara"
+
+
+def test_ndjson_lists_one_object_per_line(crm):
+    crm.ok("contact", "add", "A")
+    crm.ok("contact", "add", "B")
+    lines = crm.ok("contact", "list", "--ndjson").stdout.splitlines()
+    assert len(lines) == 2 and lines[0].startswith('{"id": 1')
+
+
+def test_terminal_table_and_empty_message(crm):
+    assert crm.ok("contact", "list", tty=True).stderr == "no contacts match\n"
+    crm.ok("contact", "add", "Sara", "--tag", "vip")
+    out = crm.ok("contact", "list", tty=True).stdout
+    assert "Sara" in out and "╭" in out
+
+
+def test_sparkline_and_bar():
+    assert output.sparkline([0, 1, 2, 3]) == "▁▃▅█"
+    assert output.sparkline([]) == ""
+    assert str(output.bar(10, 10, width=4)) == "████"
+    assert str(output.bar(0, 10)) == ""
