@@ -134,17 +134,66 @@ def list_(
 @options()
 def due(
     until: Annotated[str | None, typer.Option("--until", help="Look ahead to this date (default today).")] = None,
+    only: Annotated[
+        str | None, typer.Option("--only", help="Only follow-ups or only touches: follow-ups|touches.")
+    ] = None,
+    check: Annotated[
+        bool, typer.Option("--check", help="Exit 1 when something is due, 0 when nothing is (like grep).")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing; implies --check.")] = False,
 ) -> None:
-    """Follow-ups due today or overdue, oldest first."""
+    """Follow-ups and stay-in-touch contacts due today or overdue, oldest first."""
     from datetime import timedelta
 
+    from crm_cli import agenda
     from crm_cli.dates import local_day_start, parse_date
 
-    conn = open_db()
-    now = envmod.current().now
-    last_day = parse_date(until or "today", now, settings.date_order(conn))
-    rows = interactions.due_follow_ups(conn, until=local_day_start(last_day + timedelta(days=1)), now=now)
-    output.emit_rows(rows, DUE_COLUMNS, empty="nothing due")
+    check = check or quiet
+    try:
+        conn = open_db()
+        now = envmod.current().now
+        last_day = parse_date(until or "today", now, settings.date_order(conn))
+        only = only.strip().lower() if only is not None else None
+        rows = agenda.due(conn, until=local_day_start(last_day + timedelta(days=1)), now=now, only=only)
+    except Exception as exc:
+        if check:
+            raise _check_error(exc) from None
+        raise
+    if not quiet:
+        fmt = output.output_format()
+        shown = rows if fmt in ("json", "ndjson") else [_due_view(r) for r in rows]
+        output.emit_rows(shown, DUE_COLUMNS, empty="nothing due")
+    if check and rows:
+        raise typer.Exit(1)
+
+
+def _check_error(exc: Exception) -> Exception:
+    """Under --check, exit 1 means "something is due": a failure that would exit 1 exits 2 (like grep)."""
+    import os
+
+    from crm_cli.errors import CrmError
+
+    if isinstance(exc, CrmError):
+        if exc.exit_code == 1:
+            exc.exit_code = 2
+        return exc
+    if os.environ.get("CRM_DEBUG"):
+        return exc
+    error = CrmError(f"unexpected error: {type(exc).__name__}: {exc} (run with CRM_DEBUG=1 for details)")
+    error.code = "unexpected"
+    error.exit_code = 2
+    return error
+
+
+def _due_view(row: dict) -> dict:
+    """Tables and CSV: a touch row's summary says why it is listed."""
+    if row["type"] != "touch":
+        return row
+    if row["last_interaction_at"]:
+        last = f"last {row['last_interaction_kind']}: {row['last_interaction']}"
+    else:
+        last = "never contacted"
+    return {**row, "summary": f"stay in touch (every {row['every_days']} days; {last})"}
 
 
 @app.command("done")
