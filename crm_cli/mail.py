@@ -23,6 +23,13 @@ class MailError(CrmError):
     code = "smtp_error"
 
 
+class MailRefused(MailError):
+    """The server answered and refused this one message (recipient, sender or data rejected); the
+    session is still usable for the next message."""
+
+    code = "smtp_refused"
+
+
 @dataclass
 class SmtpConfig:
     host: str
@@ -33,12 +40,17 @@ class SmtpConfig:
     sender: str
 
 
-def config(conn: sqlite3.Connection) -> SmtpConfig:
+def config(conn: sqlite3.Connection, *, default_sender: str | None = None) -> SmtpConfig:
+    """The SMTP settings. `default_sender` is used when neither smtp_from nor an address-like
+    smtp_user is set (campaigns pass USER@HOST, like a local mail program)."""
+
     def value(key: str) -> str | None:
         return os.environ.get(f"CRM_{key.upper()}") or settings.get(conn, key)
 
     host = value("smtp_host")
     sender = value("smtp_from") or value("smtp_user")
+    if (not sender or "@" not in sender) and default_sender:
+        sender = default_sender
     if not host:
         raise InvalidInput("no SMTP server configured; run `crm config set smtp_host HOST` (or set CRM_SMTP_HOST)")
     if not sender or "@" not in sender:
@@ -106,6 +118,8 @@ class Connection:
 
         try:
             self.smtp.send_message(message)
+        except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
+            raise MailRefused(f"SMTP server refused the message to {message['To']}: {_reason(exc)}") from None
         except (OSError, smtplib.SMTPException) as exc:
             raise MailError(f"SMTP server refused the message to {message['To']}: {_reason(exc)}") from None
 
@@ -116,6 +130,15 @@ class Connection:
 
 
 def _reason(exc: Exception) -> str:
-    text = str(exc) or type(exc).__name__
+    import smtplib
+
+    if isinstance(exc, smtplib.SMTPRecipientsRefused) and exc.recipients:
+        code, answer = next(iter(exc.recipients.values()))
+        text = f"{code} {answer.decode('utf-8', 'replace') if isinstance(answer, bytes) else answer}"
+    elif isinstance(exc, smtplib.SMTPResponseException):
+        answer = exc.smtp_error
+        text = f"{exc.smtp_code} {answer.decode('utf-8', 'replace') if isinstance(answer, bytes) else answer}"
+    else:
+        text = str(exc) or type(exc).__name__
     password = os.environ.get("CRM_SMTP_PASSWORD")
     return text.replace(password, "***") if password else text
