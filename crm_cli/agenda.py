@@ -281,8 +281,16 @@ def lines(doc: dict) -> dict[str, list[str]]:
     return out
 
 
+NOUNS = {
+    "follow_ups": ("follow-up", "follow-ups"),
+    "touches": ("touch", "touches"),
+    "deals": ("deal closing", "deals closing"),
+    "support": ("open support request", "open support requests"),
+}
+
+
 def subject(doc: dict) -> str:
-    parts = [f"{len(doc[s])} {TITLES[s].lower()}" for s in SECTIONS if doc[s]]
+    parts = [f"{len(doc[s])} {NOUNS[s][len(doc[s]) != 1]}" for s in SECTIONS if doc[s]]
     return f"Agenda for {doc['date']}: " + (", ".join(parts) if parts else "nothing due")
 
 

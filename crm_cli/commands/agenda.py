@@ -18,12 +18,11 @@ FOLLOW_UP_COLUMNS = [
     Column("summary"),
 ]
 TOUCH_COLUMNS = [
-    Column("contact_id", "contact id", kind="int"),
     Column("contact"),
     Column("every_days", "every (days)", kind="int"),
-    Column("due_at", "due", kind="datetime"),
+    Column("due_at", "due", kind="date"),
     Column("days_overdue", "overdue days", kind="int"),
-    Column("last_interaction_at", "last interaction", kind="datetime"),
+    Column("last_interaction_at", "last contact", kind="date"),
     Column("last_interaction", "what"),
 ]
 DEAL_COLUMNS = [
