@@ -28,7 +28,22 @@ from crm_cli.text import normalize
 EQUALITY = ("tag", "status", "city", "source", "company", "country", "kind", "dnc", "has", "segment")
 COMPARISON = ("created", "updated", "last-contact", "last-purchase", "orders", "spent")
 STATUSES = ("lead", "prospect", "customer", "inactive")
-HAS = {"email": "email", "phone": "phone", "company": "company", "city": "city", "tags": None}
+HAS = {
+    "email": "email",
+    "phone": "phone",
+    "company": "company",
+    "city": "city",
+    "tags": None,
+    # the other contact fields `required_fields` can name (report quality lists them with -has:FIELD)
+    "title": "title",
+    "address": "address",
+    "country": "country",
+    "source": "source",
+    "notes": "notes",
+    "birthday": "birthday",
+    "name": "name",
+    "status": "status",
+}
 
 _TERM = re.compile(r"(?P<neg>-)?(?P<key>[a-z][a-z-]*)(?P<op>:|>=|<=|>|<|=)(?P<value>.*)", re.S)
 
