@@ -63,6 +63,11 @@ def _currency(raw: str | None):
     return None if raw is None else parse_currency(raw)
 
 
+def _forget(conn, change_id: int) -> None:
+    """Nothing changed: keep no empty entry in the change history (undo would have nothing to undo)."""
+    conn.execute("DELETE FROM changes WHERE id = ?", (change_id,))
+
+
 def _emit_deal(conn, deal_id: int) -> None:
     if output.output_format() == "json":
         output.emit_doc(deals.get(conn, deal_id, _now(), detail=True))
@@ -248,7 +253,7 @@ def edit(
     code = _currency(currency)
     contact_id = contacts.resolve(conn, contact) if contact is not None else None
     deals.exists(conn, deal_id)
-    with db.write(conn, f"deal edit {deal_id}"):
+    with db.write(conn, f"deal edit {deal_id}") as change_id:
         changed = deals.edit(
             conn,
             deal_id,
@@ -259,6 +264,8 @@ def edit(
             contact_id=contact_id,
             **changes,
         )
+        if not changed:
+            _forget(conn, change_id)
     output.info(f"updated {', '.join(changed)}" if changed else "nothing changed")
     _emit_deal(conn, deal_id)
 
@@ -273,8 +280,10 @@ def move(
     conn = open_db()
     deals.exists(conn, deal_id)
     deals.get_stage(conn, stage)
-    with db.write(conn, f"deal move {deal_id} {stage}"):
+    with db.write(conn, f"deal move {deal_id} {stage}") as change_id:
         moved = deals.move(conn, deal_id, stage, _now())
+        if not moved:
+            _forget(conn, change_id)
     output.info(f"deal {deal_id} moved to {moved}" if moved else f"deal {deal_id} is already in that stage")
     _emit_deal(conn, deal_id)
 
@@ -384,8 +393,10 @@ def stages_set(
     if probability is None and rename is None:
         raise InvalidInput("nothing to change; give --probability P and/or --name NEW")
     conn = open_db()
-    with db.write(conn, f"deal stages set {name}"):
+    with db.write(conn, f"deal stages set {name}") as change_id:
         changed = deals.set_stage(conn, name, probability=probability, new_name=rename)
+        if not changed:
+            _forget(conn, change_id)
     output.info(f"updated {', '.join(changed)}" if changed else "nothing changed")
     output.emit_id(deals.get_stage(conn, rename or name).id)
 
