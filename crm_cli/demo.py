@@ -327,7 +327,11 @@ class _Generator:
         """A moment between low and high, at a plausible hour (08:00-21:00 in the Gulf)."""
         ts = low + (high - low) * self.rng.random()
         day = ts - ts % DAY
-        return day + 5 * 3600 + self.rng.randrange(13 * 3600)
+        ts = day + 5 * 3600 + self.rng.randrange(13 * 3600)
+        latest = self.now - 60
+        if ts > latest:
+            ts = latest - self.rng.randrange(3600)
+        return max(ts, low)
 
     # -----------------------------------------------------------------------------------------
     def _people(self) -> list[_Person]:
