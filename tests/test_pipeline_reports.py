@@ -181,13 +181,24 @@ def test_forecast_by_month_with_overdue_apart(crm, dataset):
         ("USD", "2026-12", 0, 0, 0),
         ("USD", "2027-01", 0, 0, 0),
     ]
-    assert [(d["title"], d["days_overdue"], d["value"], d["currency"]) for d in doc["overdue"]] == [
+    assert [(d["title"], d["days_overdue"], d["value"], d["currency"]) for d in doc["overdue_deals"]] == [
         ("D3", 12, 2000.5, "USD")
     ]
-    assert doc["overdue_totals"] == [
+    assert doc["overdue_count"] == 1
+    assert doc["overdue"] == [
         {"period": "overdue", "start": None, "currency": "USD", "deals": 1, "total_value": 2000.5,
          "weighted_value": 1000.25}
     ]  # fmt: skip
+
+
+def test_forecast_lists_the_oldest_overdue_deals(crm, dataset):
+    crm.ok("deal", "edit", str(dataset["D2"]), "--close", "2026-11-01")
+    doc = crm.ok("report", "forecast", "--overdue", "1", "--json").json()
+    assert doc["overdue_count"] == 2 and [d["title"] for d in doc["overdue_deals"]] == ["D2"]
+    assert [r["deals"] for r in doc["overdue"]] == [1, 1]  # SAR, USD: never summed across currencies
+    assert len(crm.ok("report", "forecast", "--overdue", "0", "--json").json()["overdue_deals"]) == 2
+    out = crm.ok("report", "forecast", "--overdue", "1", tty=True)
+    assert "the 1 oldest of 2" in out.stdout and "see them all" in out.stderr
 
 
 def test_forecast_by_quarter_and_later(crm, dataset):
@@ -213,6 +224,7 @@ def test_forecast_flat_rows_and_terminal(crm, dataset):
         (["--period", "week"], "month, quarter"),
         (["--months", "0"], "--months"),
         (["--months", "many"], "many"),
+        (["--overdue", "-1"], "--overdue"),
     ],
 )
 def test_forecast_bad_input(crm, dataset, db_path, args, message):

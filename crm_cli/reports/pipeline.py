@@ -100,17 +100,22 @@ def _bucket_sql(period: str) -> str:
     return "substr(d.expected_close, 1, 4) || '-Q' || ((CAST(substr(d.expected_close, 6, 2) AS INTEGER) + 2) / 3)"
 
 
-def forecast(conn: sqlite3.Connection, now: datetime, *, period: str = "month", months: int = 6) -> dict:
+def forecast(
+    conn: sqlite3.Connection, now: datetime, *, period: str = "month", months: int = 6, overdue_limit: int = 20
+) -> dict:
     """Open deals by expected close period: expected (total) and weighted value per period and currency.
 
     Periods run from the current one until `months` months from now are covered. Deals whose close date
-    has passed are `overdue` (listed apart, oldest first); later ones are summed in a `later` row and
-    undated ones in a `no date` row (each only when there are any)."""
+    has passed are shown apart: `overdue` sums them per currency (same row shape), `overdue_deals` lists
+    the `overdue_limit` oldest (0: all) and `overdue_count` says how many there are. Deals closing after
+    the last period are summed in a `later` row and undated ones in a `no date` row (only when any)."""
     from crm_cli import periods
     from crm_cli.dates import local_now
 
     if period not in FORECAST_PERIODS:
         raise InvalidInput(f"invalid --period {period!r}; choose one of: {', '.join(FORECAST_PERIODS)}")
+    if overdue_limit < 0:
+        raise InvalidInput(f"invalid --overdue {overdue_limit}; use 0 (all) or a positive number")
     if not 1 <= months <= 120:
         raise InvalidInput(f"invalid --months {months}; use 1 to 120")
     today = local_now(now).date()
@@ -154,36 +159,40 @@ def forecast(conn: sqlite3.Connection, now: datetime, *, period: str = "month", 
         rows += [row(extra, currency, None) for extra in ("later", "no date") if (extra, currency) in cells]
         if ("overdue", currency) in cells:
             overdue_totals.append(row("overdue", currency, None))
-    overdue = []
-    for r in conn.execute(
-        f"{deals.SELECT} WHERE s.kind = 'open' AND d.expected_close < ? ORDER BY d.expected_close, d.id",
-        (today.isoformat(),),
-    ):
-        deal = deals.record(r, now)
-        overdue.append(
-            {
-                "id": deal["id"],
-                "title": deal["title"],
-                "contact_id": deal["contact_id"],
-                "contact": deal["contact"],
-                "stage": deal["stage"],
-                "expected_close": deal["expected_close"],
-                "days_overdue": (today - date.fromisoformat(deal["expected_close"])).days,
-                "value": deal["value"],
-                "currency": deal["currency"],
-                "probability": deal["probability"],
-                "weighted_value": deal["weighted_value"],
-                "owner": deal["owner"],
-            }
+    overdue = [
+        {
+            "id": r["id"],
+            "title": r["title"],
+            "contact_id": r["contact_id"],
+            "contact": r["contact"],
+            "stage": r["stage"],
+            "expected_close": r["expected_close"],
+            "days_overdue": (today - date.fromisoformat(r["expected_close"])).days,
+            "value": to_decimal(r["value"]),
+            "currency": r["currency"],
+            "probability": r["probability"],
+            "weighted_value": deals.weighted(r["value"] * r["probability"]),
+            "owner": r["owner"],
+        }
+        for r in conn.execute(
+            """SELECT d.id, d.title, d.contact_id, c.name AS contact, d.stage, d.expected_close, d.value,
+                      d.currency, coalesce(d.probability, s.probability) AS probability, d.owner
+               FROM stages s JOIN deals d ON d.stage = s.name JOIN contacts c ON c.id = d.contact_id
+               WHERE s.kind = 'open' AND d.expected_close < ?
+               ORDER BY d.expected_close, d.id
+               LIMIT ?""",
+            (today.isoformat(), overdue_limit or -1),
         )
+    ]
     return {
         "period": period,
         "months": months,
         "from": today.isoformat(),
         "to": (end - timedelta(days=1)).isoformat(),
         "rows": rows,
-        "overdue": overdue,
-        "overdue_totals": overdue_totals,
+        "overdue": overdue_totals,
+        "overdue_count": sum(r["deals"] for r in overdue_totals),
+        "overdue_deals": overdue,
     }
 
 

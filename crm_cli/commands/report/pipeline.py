@@ -114,16 +114,19 @@ def pipeline() -> None:
 def forecast(
     period: Annotated[str, typer.Option("--period", help="month or quarter.")] = "month",
     months: Annotated[int, typer.Option("--months", help="How many months ahead to cover.")] = 6,
+    overdue: Annotated[
+        int, typer.Option("--overdue", help="List this many overdue deals, oldest first (0: all).")
+    ] = 20,
 ) -> None:
     """Expected and weighted value of open deals by expected close period; overdue deals apart."""
     from crm_cli.reports import pipeline as report
 
-    doc = report.forecast(open_db(), _now(), period=period.strip().lower(), months=months)
+    doc = report.forecast(open_db(), _now(), period=period.strip().lower(), months=months, overdue_limit=overdue)
     fmt = output.output_format()
     if fmt == "json":
         output.emit_doc(doc)
     elif fmt in ("csv", "tsv", "ndjson"):
-        output.emit_rows(doc["rows"] + doc["overdue_totals"], FORECAST_COLUMNS)
+        output.emit_rows(doc["rows"] + doc["overdue"], FORECAST_COLUMNS)
     else:
         console = output.console()
         columns = [c for c in FORECAST_COLUMNS if c.key != "currency"]
@@ -135,11 +138,15 @@ def forecast(
                     title=f"Forecast by {doc['period']}, {doc['from']} to {doc['to']}, open deals ({currency})",
                 )
             )
-        if doc["overdue"]:
-            console.print(
-                output.table(doc["overdue"], OVERDUE_COLUMNS, title="Overdue (close date passed, still open)")
-            )
-        else:
+        listed, count = doc["overdue_deals"], doc["overdue_count"]
+        if listed:
+            title = "Overdue (close date passed, still open)"
+            if count > len(listed):
+                title += f": the {len(listed)} oldest of {count:,}"
+            console.print(output.table(listed, OVERDUE_COLUMNS, title=title))
+            if count > len(listed):
+                output.info("see them all: crm deal list --open --closing-before today (or --overdue 0)")
+        elif not count:
             output.info("no overdue deals")
 
 
