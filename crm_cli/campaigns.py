@@ -1068,7 +1068,7 @@ def import_responses(conn: sqlite3.Connection, campaign: sqlite3.Row, path: str,
     col_email, col_event = find(EMAIL_HEADERS), find(EVENT_HEADERS)
     col_time, col_amount = find(TIME_HEADERS), find(AMOUNT_HEADERS)
     if col_email is None or col_event is None:
-        missing = "an e-mail column" if col_email is None else "an event/status column"
+        missing = "e-mail column" if col_email is None else "event/status column"
         raise InvalidInput(
             f"{path!r} has no {missing} (header: {', '.join(header)}); expected columns like email,event,timestamp"
         )
