@@ -318,9 +318,17 @@ def test_stale_deals_oldest_first(crm, dataset):
     assert crm.ok("report", "stale", "--days", "100", tty=True).exit_code == 0
 
 
-def test_stale_bad_days(crm, dataset):
-    result = crm("report", "stale", "--days", "0")
-    assert result.exit_code == 2 and "--days" in result.stderr
+def test_stale_limit(crm, dataset):
+    assert [r["title"] for r in crm.ok("report", "stale", "--days", "5", "--limit", "2", "--json").json()] == [
+        "D3",
+        "D5",
+    ]
+
+
+@pytest.mark.parametrize(("args", "message"), [(["--days", "0"], "--days"), (["--limit", "0"], "--limit")])
+def test_stale_bad_input(crm, dataset, args, message):
+    result = crm("report", "stale", *args)
+    assert result.exit_code == 2 and message in result.stderr and result.stdout == ""
 
 
 # ---------------------------------------------------------------------------------------------

@@ -284,16 +284,18 @@ def _local_day(moment: datetime | None) -> str | None:
 # Stale deals
 
 
-def stale(conn: sqlite3.Connection, now: datetime, *, days: int = 14) -> list[dict]:
+def stale(conn: sqlite3.Connection, now: datetime, *, days: int = 14, limit: int | None = None) -> list[dict]:
     """Open deals with no activity (linked interaction, stage change or edit) in `days` days, oldest first."""
     if days < 1:
         raise InvalidInput(f"invalid --days {days}; use a whole number of days, 1 or more")
+    if limit is not None and limit < 1:
+        raise InvalidInput(f"invalid --limit {limit}; use a positive number")
     cutoff = utc_iso(now - timedelta(days=days))
     rows = []
     for r in conn.execute(
         f"SELECT * FROM ({deals.SELECT} WHERE s.kind = 'open') WHERE last_activity_at < ? "
-        "ORDER BY last_activity_at, id",
-        (cutoff,),
+        "ORDER BY last_activity_at, id LIMIT ?",
+        (cutoff, limit or -1),
     ):
         deal = deals.record(r, now)
         last = datetime.fromisoformat(deal["last_activity_at"].replace("Z", "+00:00"))
@@ -322,21 +324,19 @@ def conversion(
     index_case = "CASE {col} " + " ".join(f"WHEN ? THEN {i}" for i in range(len(funnel))) + " END"
     names = [s.name for s in funnel]
     where, params = Range(start, end).sql("d.created_at")
+    deals_join = "JOIN deals d ON d.id = h.deal_id" if params else ""  # only a window needs the deals
     pairs = conn.execute(
         f"""SELECT coalesce(entry_idx, min_idx) AS entry_idx, max_idx, count(*) AS n FROM (
-                SELECT h.deal_id,
-                       ({index_case.format(col="h2.to_stage")}) AS entry_idx,
-                       min({index_case.format(col="h.to_stage")}) AS min_idx,
-                       max({index_case.format(col="h.to_stage")}) AS max_idx
-                FROM deal_stage_history h JOIN deals d ON d.id = h.deal_id
-                LEFT JOIN deal_stage_history h2 ON h2.id = (
-                    SELECT x.id FROM deal_stage_history x WHERE x.deal_id = h.deal_id
-                    ORDER BY x.changed_at, x.id LIMIT 1)
-                WHERE {where}
-                GROUP BY h.deal_id)
+                SELECT deal_id, min(first_idx) AS entry_idx, min(idx) AS min_idx, max(idx) AS max_idx FROM (
+                    SELECT h.deal_id, {index_case.format(col="h.to_stage")} AS idx,
+                           first_value({index_case.format(col="h.to_stage")})
+                               OVER (PARTITION BY h.deal_id ORDER BY h.changed_at, h.id) AS first_idx
+                    FROM deal_stage_history h {deals_join}
+                    WHERE {where})
+                GROUP BY deal_id)
             WHERE max_idx IS NOT NULL
             GROUP BY 1, 2""",
-        names + names + names + params,
+        names + names + params,
     ).fetchall()
     medians = {
         r["to_stage"]: (r["median"], r["n"])
@@ -346,7 +346,7 @@ def conversion(
                         SELECT h.to_stage, h.changed_at,
                                lead(h.changed_at) OVER (PARTITION BY h.deal_id ORDER BY h.changed_at, h.id)
                                    AS next_at
-                        FROM deal_stage_history h JOIN deals d ON d.id = h.deal_id WHERE {where})
+                        FROM deal_stage_history h {deals_join} WHERE {where})
                     WHERE next_at IS NOT NULL),
                 ranked AS (
                     SELECT to_stage, days, row_number() OVER (PARTITION BY to_stage ORDER BY days) AS rn,

@@ -189,11 +189,12 @@ def sales(
 @options()
 def stale(
     days: Annotated[int, typer.Option("--days", help="No activity for this many days.")] = 14,
+    limit: Annotated[int | None, typer.Option("--limit", "-n", help="At most this many.")] = None,
 ) -> None:
     """Open deals with no activity (interaction, stage change, edit) in N days, oldest first."""
     from crm_cli.reports import pipeline as report
 
-    rows = report.stale(open_db(), _now(), days=days)
+    rows = report.stale(open_db(), _now(), days=days, limit=limit)
     output.emit_rows(rows, STALE_COLUMNS, title=f"Open deals idle for {days}+ days", empty="no stale deals")
 
 
