@@ -125,7 +125,7 @@ def contact_change_ids(conn: sqlite3.Connection, contact_id: int) -> list[int]:
         r[0]
         for r in conn.execute(
             "SELECT DISTINCT row_id FROM change_rows WHERE tbl = 'deals' AND change_id IN "
-            f"(SELECT value FROM json_each(?)) "
+            "(SELECT value FROM json_each(?)) "
             "AND coalesce(json_extract(after, '$.contact_id'), json_extract(before, '$.contact_id')) = ?",
             (json.dumps(sorted(ids)), contact_id),
         )
@@ -164,9 +164,7 @@ def list_changes(
         changes = conn.execute(sql + (f" LIMIT {int(limit)}" if limit else "")).fetchall()
     result = []
     for change in changes:
-        rows = conn.execute(
-            "SELECT * FROM change_rows WHERE change_id = ? ORDER BY id", (change["id"],)
-        ).fetchall()
+        rows = conn.execute("SELECT * FROM change_rows WHERE change_id = ? ORDER BY id", (change["id"],)).fetchall()
         # Updates that only refreshed derived columns (search key, updated_at) are noise.
         docs = [d for d in (_row_doc(r) for r in rows) if d["erased"] or d["op"] != "update" or d["fields"]]
         if contact_id is not None:

@@ -128,7 +128,8 @@ def merge(conn: sqlite3.Connection, keep_id: int, other_id: int, *, now: datetim
 
     # Tags: move the ones KEEP lacks, drop the duplicates.
     conn.execute(
-        "UPDATE tags SET contact_id = ? WHERE contact_id = ? AND tag NOT IN (SELECT tag FROM tags WHERE contact_id = ?)",
+        "UPDATE tags SET contact_id = ? WHERE contact_id = ? "
+        "AND tag NOT IN (SELECT tag FROM tags WHERE contact_id = ?)",
         (keep_id, other_id, keep_id),
     )
     conn.execute("DELETE FROM tags WHERE contact_id = ?", (other_id,))

@@ -65,7 +65,8 @@ def subject_export(conn: sqlite3.Connection, contact_id: int) -> dict:
         deal["stage_history"] = [
             dict(h)
             for h in conn.execute(
-                "SELECT from_stage, to_stage, changed_at FROM deal_stage_history WHERE deal_id = ? ORDER BY changed_at, id",
+                "SELECT from_stage, to_stage, changed_at FROM deal_stage_history WHERE deal_id = ? "
+                "ORDER BY changed_at, id",
                 (r["id"],),
             )
         ]
@@ -226,8 +227,7 @@ def forget(conn: sqlite3.Connection, contact_id: int, *, change_id: int, now: da
         "UPDATE interactions SET summary = '', outcome = NULL WHERE contact_id = ?", (contact_id,)
     ).rowcount
     stats["campaign_members"] = conn.execute(
-        "UPDATE campaign_members SET rendered_subject = NULL, rendered_body = NULL, error = NULL "
-        "WHERE contact_id = ?",
+        "UPDATE campaign_members SET rendered_subject = NULL, rendered_body = NULL, error = NULL WHERE contact_id = ?",
         (contact_id,),
     ).rowcount
     for deal in conn.execute("SELECT id, title, lost_reason FROM deals WHERE contact_id = ?", (contact_id,)).fetchall():

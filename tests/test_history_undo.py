@@ -2,9 +2,8 @@
 
 import sqlite3
 
-from tests.conftest import dump
-
 from crm_cli import db as dbmod
+from tests.conftest import dump
 
 
 def _sql(db_path, *statements):

@@ -60,9 +60,12 @@ def _contact_for_history(conn, ref: str) -> int:
     try:
         return contacts.resolve(conn, ref)
     except NotFound:
-        if ref.strip().isdigit() and conn.execute(
-            "SELECT 1 FROM change_rows WHERE tbl = 'contacts' AND row_id = ? LIMIT 1", (ref.strip(),)
-        ).fetchone():
+        if (
+            ref.strip().isdigit()
+            and conn.execute(
+                "SELECT 1 FROM change_rows WHERE tbl = 'contacts' AND row_id = ? LIMIT 1", (ref.strip(),)
+            ).fetchone()
+        ):
             return int(ref.strip())
         raise
 
@@ -124,7 +127,9 @@ def _history_table(rows: list[dict]):
 @options()
 def undo(
     change: Annotated[int | None, typer.Argument(help="The change to revert (default: the latest).")] = None,
-    list_: Annotated[bool, typer.Option("--list", "-l", help="Show recent changes and whether each can be undone.")] = False,
+    list_: Annotated[
+        bool, typer.Option("--list", "-l", help="Show recent changes and whether each can be undone.")
+    ] = False,
     limit: Annotated[int, typer.Option("--limit", "-n", help="With --list: at most this many.")] = 20,
 ) -> None:
     """Revert the latest change (or change ID) as a new change; prints the new change's id."""

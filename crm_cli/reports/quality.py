@@ -97,7 +97,12 @@ def quality(conn: sqlite3.Connection, now: datetime) -> list[dict]:
     add("unreachable", "people with no e-mail and no phone", _filter_count(conn, unreachable, now), unreachable)
     for field in _required(conn):
         expression = f"-has:{field}"
-        add(f"missing_{field}", f"people missing required field {field}", _filter_count(conn, expression, now), expression)
+        add(
+            f"missing_{field}",
+            f"people missing required field {field}",
+            _filter_count(conn, expression, now),
+            expression,
+        )
     add("invalid_phones", "contacts with an invalid or unnormalised phone", len(_bad_phones(conn)), None)
     pairs = duplicates.find(conn)
     add("duplicates", "likely duplicate pairs", len(pairs), None, "crm contact duplicates")
