@@ -57,20 +57,24 @@ cands AS (
            OR c.id IN (SELECT t.contact_id FROM tags t JOIN cad ON cad.tag = t.tag))
       {contact_filter}
 ),
-latest AS (
+latest AS MATERIALIZED (
     SELECT cands.*,
+           (SELECT MAX(i.happened_at) FROM interactions i
+            WHERE i.contact_id = cands.id AND i.happened_at <= :now) AS last_at,
            (SELECT i.id FROM interactions i
             WHERE i.contact_id = cands.id AND i.happened_at <= :now
             ORDER BY i.happened_at DESC, i.id DESC LIMIT 1) AS last_id
     FROM cands
 ),
-due AS (
-    SELECT latest.*, li.happened_at AS last_at, li.kind AS last_kind, li.summary AS last_summary,
-           strftime('%Y-%m-%dT%H:%M:%SZ', COALESCE(li.happened_at, latest.created_at),
-                    '+' || latest.every || ' days') AS due_at
-    FROM latest LEFT JOIN interactions li ON li.id = latest.last_id
+due AS MATERIALIZED (
+    SELECT latest.*,
+           strftime('%Y-%m-%dT%H:%M:%SZ', COALESCE(last_at, created_at), '+' || every || ' days') AS due_at
+    FROM latest
 )
-SELECT * FROM due WHERE (:until IS NULL OR due_at < :until) ORDER BY due_at, id
+SELECT due.*, li.kind AS last_kind, li.summary AS last_summary
+FROM due LEFT JOIN interactions li ON li.id = due.last_id
+WHERE (:until IS NULL OR due.due_at < :until)
+ORDER BY due.due_at, due.id
 """
 
 
@@ -92,11 +96,12 @@ def touches(
         contact_filter = "AND c.id IN (SELECT value FROM json_each(:ids))"
         params["ids"] = json.dumps([int(i) for i in contact_ids])
     rows = conn.execute(_TOUCHES_SQL.format(contact_filter=contact_filter), params).fetchall()
-    today = local_now(now).date()
+    local = local_now(now)
+    today, offset = local.date(), local.utcoffset()
     result = []
     for r in rows:
         last = None
-        if r["last_id"] is not None:
+        if r["last_at"] is not None:
             last = r["last_summary"] or r["last_kind"]
         result.append(
             {
@@ -108,7 +113,8 @@ def touches(
                 "last_interaction": last,
                 "last_interaction_kind": r["last_kind"],
                 "due_at": r["due_at"],
-                "days_overdue": max(0, (today - _local_day(r["due_at"])).days),
+                # the due day in local time (stored instants are UTC 'YYYY-MM-DDTHH:MM:SSZ')
+                "days_overdue": max(0, (today - (datetime.fromisoformat(r["due_at"][:19]) + offset).date()).days),
             }
         )
     return result

@@ -179,7 +179,13 @@ def deal_closes_ics(conn: sqlite3.Connection, *, now: datetime, deal_ids: list[i
     return _calendar("crm deal closes", deal_close_events(conn, now=now, deal_ids=deal_ids))
 
 
-def agenda_ics(conn: sqlite3.Connection, *, now: datetime) -> bytes:
-    """`crm agenda --ics`: every open follow-up, every contact's next touch, every open deal's close date."""
-    events = followup_events(conn, now=now) + touch_events(conn, now=now) + deal_close_events(conn, now=now)
+def agenda_ics(conn: sqlite3.Connection, *, now: datetime, days: int = 7) -> bytes:
+    """`crm agenda --ics`: every open follow-up, every open deal's close date, and the touches due
+    within `days` days (overdue ones included, on the day they fell due)."""
+    from crm_cli.agenda import end_of_today
+
+    until = end_of_today(now) + timedelta(days=days)
+    events = (
+        followup_events(conn, now=now) + touch_events(conn, now=now, until=until) + deal_close_events(conn, now=now)
+    )
     return _calendar("crm agenda", events)

@@ -90,7 +90,7 @@ def test_agenda_ics_file_is_private_and_uids_are_stable(crm, data, tmp_path, db_
     target = tmp_path / "agenda.ics"
     old = os.umask(0o077)  # what cli.main sets
     try:
-        result = crm.ok("agenda", "--ics", "-o", str(target))
+        result = crm.ok("agenda", "--ics", "--days", "14", "-o", str(target))
     finally:
         os.umask(old)
     assert result.stdout == "" and "wrote 6 events" in result.stderr
@@ -104,6 +104,8 @@ def test_agenda_ics_file_is_private_and_uids_are_stable(crm, data, tmp_path, db_
         f"deal-{deals['open']}-close@crm",
         f"deal-{deals['other']}-close@crm",
     }
+    # Touches come within --days (default 7): Sara's next one is 14 days away.
+    assert "touch-1@crm" not in events(crm.ok("agenda", "--ics").stdout.encode())
     touch = first["touch-1@crm"]
     assert str(touch["SUMMARY"]) == "Stay in touch: سارة الحداد"
     assert touch.decoded("DTSTART") == date(2026, 12, 6)  # the call today + 14 days
@@ -111,7 +113,7 @@ def test_agenda_ics_file_is_private_and_uids_are_stable(crm, data, tmp_path, db_
     # A later export: same UIDs for the same records, the touch moved, the done follow-up gone.
     crm.ok("log", "done", str(ids["old"]))
     crm.ok("log", "meeting", "سارة", "visit", "--at", "2026-11-30 10:00", now="2026-11-30T09:00:00Z")
-    second = events(crm.ok("agenda", "--ics", now="2026-11-30T09:00:00Z").stdout.encode())
+    second = events(crm.ok("agenda", "--ics", "--days", "14", now="2026-11-30T09:00:00Z").stdout.encode())
     assert set(second) == set(first) - {f"followup-{ids['old']}@crm"}
     assert second["touch-1@crm"].decoded("DTSTART") == date(2026, 12, 14)
     assert second["touch-1@crm"].decoded("DTSTAMP") == datetime(2026, 11, 30, 9, 0, tzinfo=UTC)

@@ -49,7 +49,9 @@ def register(app: typer.Typer) -> None:
 
 @options(("json",))
 def agenda(
-    days: Annotated[int, typer.Option("--days", help="Show deals expected to close within this many days.")] = 7,
+    days: Annotated[
+        int, typer.Option("--days", help="Deals closing within this many days (with --ics: touches due).")
+    ] = 7,
     email: Annotated[
         str | None, typer.Option("--email", help="Send the agenda to this address instead of printing it.")
     ] = None,
@@ -81,7 +83,7 @@ def agenda(
     if ics:
         from crm_cli import calendar
 
-        _write(calendar.agenda_ics(conn, now=now), out)
+        _write(calendar.agenda_ics(conn, now=now, days=days), out)
         return
 
     doc = core.build(conn, now=now, days=days)
@@ -135,7 +137,8 @@ def _write(data: bytes, path: str | None) -> None:
             handle.write(data)
     except OSError as exc:
         raise CrmError(f"cannot write {path}: {exc.strerror}; choose another --output path") from None
-    output.info(f"wrote {data.count(b'BEGIN:VEVENT')} events to {path}")
+    count = data.count(b"BEGIN:VEVENT")
+    output.info(f"wrote {count} event{'s' if count != 1 else ''} to {path}")
 
 
 def _render(console, core, doc: dict) -> None:
