@@ -192,7 +192,9 @@ def test_nothing_due_sends_nothing_unless_always(crm, smtp, db):
     result = crm.ok("agenda", "--email", "me@example.com")
     assert "nothing on the agenda" in result.stderr and smtp.messages == []
     assert db().execute("SELECT count(*) FROM sent_once").fetchone()[0] == 0
-    crm.ok("agenda", "--email", "me@example.com", "--always")
+    assert crm.ok("agenda", "--email", "me@example.com", "--quiet").stderr == ""
+    quiet = crm.ok("agenda", "--email", "me@example.com", "--always", "-q")
+    assert (quiet.stdout, quiet.stderr) == ("", "")
     [message] = received(smtp)
     assert message["Subject"] == "Agenda for 2026-11-22: nothing due"
     assert "Nothing due today." in message.get_body(("plain",)).get_content()

@@ -63,6 +63,9 @@ def agenda(
         bool, typer.Option("--ics", help="Write an iCalendar file: follow-ups, touches, deal close dates.")
     ] = False,
     out: Annotated[str | None, typer.Option("--output", "-o", help="With --ics: write to this file.")] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="With --email or -o: no messages unless it fails (for cron).")
+    ] = False,
 ) -> None:
     """Today's agenda: follow-ups due, touches due, deals closing soon, open support requests."""
     from crm_cli import agenda as core
@@ -83,12 +86,12 @@ def agenda(
     if ics:
         from crm_cli import calendar
 
-        _write(calendar.agenda_ics(conn, now=now, days=days), out)
+        _write(calendar.agenda_ics(conn, now=now, days=days), out, say=_say(quiet))
         return
 
     doc = core.build(conn, now=now, days=days)
     if address is not None:
-        _email(conn, core, doc, address, now, always=always, force=force)
+        _email(conn, core, doc, address, now, always=always, force=force, say=_say(quiet))
         return
     output.emit_doc(doc, lambda console: _render(console, core, doc))
 
@@ -99,17 +102,21 @@ def _address(raw: str) -> str:
     return normalize_email(raw)
 
 
-def _email(conn, core, doc: dict, address: str, now, *, always: bool, force: bool) -> None:
+def _say(quiet: bool):
+    return (lambda message: None) if quiet else output.info
+
+
+def _email(conn, core, doc: dict, address: str, now, *, always: bool, force: bool, say) -> None:
     key = core.digest_key(address, now)
     sent = core.already_sent(conn, key)
     if sent and not force:
-        output.info(f"the agenda was already sent to {address} today (at {_local(sent)}); --force sends it again")
+        say(f"the agenda was already sent to {address} today (at {_local(sent)}); --force sends it again")
         return
     if core.is_empty(doc) and not always:
-        output.info("nothing on the agenda today; no mail sent (--always sends it anyway)")
+        say("nothing on the agenda today; no mail sent (--always sends it anyway)")
         return
     core.send_digest(conn, doc, address=address, now=now)
-    output.info(f"sent the agenda ({core.count(doc)} items) to {address}")
+    say(f"sent the agenda ({core.count(doc)} items) to {address}")
 
 
 def _local(iso: str) -> str:
@@ -118,7 +125,7 @@ def _local(iso: str) -> str:
     return to_local(iso)
 
 
-def _write(data: bytes, path: str | None) -> None:
+def _write(data: bytes, path: str | None, say) -> None:
     import sys
 
     if path is None or path == "-":
@@ -138,7 +145,7 @@ def _write(data: bytes, path: str | None) -> None:
     except OSError as exc:
         raise CrmError(f"cannot write {path}: {exc.strerror}; choose another --output path") from None
     count = data.count(b"BEGIN:VEVENT")
-    output.info(f"wrote {count} event{'s' if count != 1 else ''} to {path}")
+    say(f"wrote {count} event{'s' if count != 1 else ''} to {path}")
 
 
 def _render(console, core, doc: dict) -> None:
