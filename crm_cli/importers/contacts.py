@@ -1,0 +1,753 @@
+"""Import contacts: validate every row like `crm contact add` would, match duplicates, write in bulk.
+
+Two phases inside ONE db.write() transaction (one change, undoable as a whole):
+1. plan: every record is mapped, validated (the same validators as contacts.add: normalize_email,
+   normalize_phone with the default region, contacts._tag, parse_every, dates.parse_datetime) and matched
+   against the database and the rows before it by normalised e-mail or phone (rows without either: by
+   exact normalised name). Any invalid row -> nothing is written (unless skip_invalid).
+2. write: new contacts (and the organisations their companies need) go in with explicit ids through
+   multi-row INSERTs; the audit triggers still write one change_rows row per inserted row (undo needs them);
+   the FTS index is filled once with one INSERT … SELECT instead of a trigger firing per row. Updates
+   (--on-duplicate update) go through contacts.update.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from crm_cli import contacts as core
+from crm_cli import settings
+from crm_cli.db import utc_iso
+from crm_cli.errors import InvalidInput
+from crm_cli.importers import fast
+from crm_cli.importers.mapping import PLACEHOLDERS, Mapping
+from crm_cli.importers.source import Record
+from crm_cli.output import FORMULA_START
+from crm_cli.text import ascii_digits, clean, normalize, strip_invisible
+
+DUPLICATE_MODES = ("skip", "update", "error")
+_STATUS_ALIASES = {
+    "lead": "lead",
+    "new": "lead",
+    "subscriber": "lead",
+    "other": "lead",
+    "prospect": "prospect",
+    "opportunity": "prospect",
+    "marketingqualifiedlead": "prospect",
+    "salesqualifiedlead": "prospect",
+    "mql": "prospect",
+    "sql": "prospect",
+    "qualified": "prospect",
+    "customer": "customer",
+    "client": "customer",
+    "evangelist": "customer",
+    "inactive": "inactive",
+    "former": "inactive",
+    "churned": "inactive",
+    "عميل": "customer",
+    "محتمل": "prospect",
+}
+_YES = {"yes", "y", "true", "1", "x", "on", "نعم"}
+_NO = {"no", "n", "false", "0", "", "off", "لا"}
+_EXCEL_NUMBER = re.compile(r"\d(?:\.\d+)?e\+\d+", re.I)
+_MULTI = re.compile(r"\s*:::\s*")
+_LIST_SPLIT = re.compile(r"\s*[;,]\s*|\s*:::\s*")
+_CONTACT_COLUMNS = [
+    "id",
+    "kind",
+    "name",
+    "org_id",
+    "company",
+    "title",
+    "email",
+    "phone",
+    "address",
+    "city",
+    "country",
+    "source",
+    "status",
+    "dnc",
+    "notes",
+    "custom",
+    "every_days",
+    "birthday",
+    "name_key",
+    "search_text",
+    "created_at",
+    "updated_at",
+]
+_CHUNK = 500  # rows per multi-row INSERT (x ~21 columns stays under SQLite's 32766 variables)
+
+
+@dataclass
+class Issue:
+    line: int
+    column: str
+    reason: str
+    label: str = ""
+
+    def text(self) -> str:
+        where = f"line {self.line}" + (f" ({self.label})" if self.label else "")
+        return f"{where}, {self.column}: {self.reason}" if self.column else f"{where}: {self.reason}"
+
+    def as_dict(self) -> dict:
+        return {"line": self.line, "label": self.label or None, "column": self.column or None, "reason": self.reason}
+
+
+@dataclass
+class Candidate:
+    line: int
+    name: str
+    kind: str = "person"
+    values: dict = field(default_factory=dict)  # company, title, address, city, country, notes, birthday
+    source: str | None = None
+    status: str | None = None
+    dnc: bool | None = None
+    every_days: int | None = None
+    created_at: str | None = None
+    custom: dict = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
+    emails: list[tuple[str, str | None, str]] = field(default_factory=list)  # (key, label, column)
+    phones: list[tuple[str, str, str | None, str]] = field(default_factory=list)  # (key, value, label, column)
+    named_from: str | None = None
+    record: Record | None = None
+    id: int | None = None  # assigned at write time
+
+    @property
+    def keys(self) -> list[tuple[str, str, str]]:
+        return [("email", k, col) for k, _, col in self.emails] + [("phone", k, col) for k, _, _, col in self.phones]
+
+
+@dataclass
+class Result:
+    added: int = 0
+    updated: int = 0
+    skipped: int = 0
+    rejected: int = 0
+    named: int = 0
+    total: int = 0
+    issues: list[Issue] = field(default_factory=list)
+    rejected_records: list[Record] = field(default_factory=list)
+    custom_columns: list[str] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+    dry_run: bool = False
+
+    def counts(self) -> dict:
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "skipped": self.skipped,
+            "rejected": self.rejected,
+            "named": self.named,
+            "rows": self.total,
+        }
+
+
+class RowError(Exception):
+    def __init__(self, column: str, reason: str):
+        super().__init__(reason)
+        self.column, self.reason = column, reason
+
+
+# ---------------------------------------------------------------------------------------------
+# Values
+
+
+def unprotect(value: str) -> str:
+    """Undo our own spreadsheet-safe prefix ('=…, '+966…) so export -> import round-trips."""
+    if len(value) > 1 and value[0] == "'" and value[1] in FORMULA_START:
+        return value[1:]
+    return value
+
+
+def email_key(raw: str, column: str) -> str:
+    text = strip_invisible(raw).strip().replace(" ", "")
+    key = fast.email(text)
+    if key is not None:
+        return key
+    from crm_cli.contact_info import normalize_email
+
+    try:
+        return normalize_email(text)
+    except InvalidInput as exc:
+        raise RowError(column, exc.message) from None
+
+
+def phone_key(raw: str, region: str | None, column: str) -> str:
+    text = ascii_digits(strip_invisible(raw)).strip().lstrip("'")
+    key = fast.phone(text, region)
+    if key is not None:
+        return key
+    if _EXCEL_NUMBER.fullmatch(text):
+        raise RowError(
+            column, f"phone {raw!r} was turned into a number by Excel; format the column as text and export again"
+        )
+    from crm_cli.contact_info import normalize_phone
+
+    try:
+        return normalize_phone(text, region).e164
+    except InvalidInput as exc:
+        raise RowError(column, exc.message) from None
+
+
+def parse_bool(raw, column: str) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = normalize(str(raw))
+    if text in _YES:
+        return True
+    if text in _NO:
+        return False
+    raise RowError(column, f"invalid yes/no value {raw!r}; use yes or no")
+
+
+def parse_status(raw: str, column: str) -> str:
+    key = re.sub(r"[^a-z\u0600-\u06ff]", "", normalize(raw))
+    if key in _STATUS_ALIASES:
+        return _STATUS_ALIASES[key]
+    raise RowError(column, f"invalid status {raw!r}; use lead, prospect, customer or inactive")
+
+
+def birthday(raw: str, now: datetime, order: str) -> str | None:
+    text = raw.strip()
+    if not text or text in ("0/0/00", "1/0/00", "0000-00-00"):
+        return None
+    m = re.fullmatch(r"--(\d{2})-?(\d{2})", text)
+    if m:
+        return f"--{m[1]}-{m[2]}"
+    m = re.fullmatch(r"(\d{4})-?(\d{2})-?(\d{2})(?:[T ].*)?", ascii_digits(text))
+    if m:
+        return f"{m[1]}-{m[2]}-{m[3]}"
+    if re.fullmatch(r"\d{1,2}[/.]\d{1,2}[/.]\d{4}", ascii_digits(text)):
+        from crm_cli.dates import parse_date
+
+        try:
+            return parse_date(text, now, order).isoformat()
+        except InvalidInput:
+            return text
+    return text
+
+
+def _split_many(value, pattern=_MULTI) -> list[str]:
+    if isinstance(value, list | tuple):
+        return [str(v) for v in value if v not in (None, "")]
+    return [v for v in pattern.split(str(value)) if v.strip()]
+
+
+# ---------------------------------------------------------------------------------------------
+# The importer
+
+
+class ContactImporter:
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        *,
+        now: datetime,
+        on_duplicate: str = "skip",
+        region: str | None = None,
+    ):
+        if on_duplicate not in DUPLICATE_MODES:
+            raise InvalidInput(f"invalid --on-duplicate {on_duplicate!r}; choose skip, update or error")
+        self.conn = conn
+        self.now = now
+        self.stamp = utc_iso(now)
+        self.on_duplicate = on_duplicate
+        self.region = (region or settings.default_region(conn) or "").upper() or None
+        if region:
+            from crm_cli.contact_info import check_region
+
+            self.region = check_region(region)
+        self.order = settings.date_order(conn)
+        self.result = Result()
+        self.adds: list[Candidate] = []
+        self.updates: list[tuple[int, Candidate]] = []
+        self._handles: dict[tuple[str, str], int] | None = None
+        self._names: dict[tuple[str, str], int] | None = None
+        self._pending: dict[tuple[str, str], Candidate] = {}
+        self._pending_names: dict[tuple[str, str], Candidate] = {}
+        self._update_of: dict[int, Candidate] = {}
+        self._tag_cache: dict[str, str] = {}
+
+    # -- existing data ------------------------------------------------------------------------
+
+    def _existing_handles(self) -> dict[tuple[str, str], int]:
+        if self._handles is None:
+            self._handles = {
+                (t, k): cid for t, k, cid in self.conn.execute("SELECT type, key, contact_id FROM contact_handles")
+            }
+        return self._handles
+
+    def _existing_names(self) -> dict[tuple[str, str], int]:
+        if self._names is None:
+            self._names = {}
+            for kind, key, cid in self.conn.execute("SELECT kind, name_key, id FROM contacts ORDER BY id DESC"):
+                self._names[(kind, key)] = cid  # lowest id wins (ensure_org's rule)
+        return self._names
+
+    # -- phase 1 ------------------------------------------------------------------------------
+
+    def plan(self, records: Iterable[Record], mapping: Mapping | None) -> Result:
+        result = self.result
+        if mapping is not None:
+            result.custom_columns = list(mapping.custom)
+            result.ignored = list(mapping.ignored)
+        for record in records:
+            result.total += 1
+            issues: list[Issue] = []
+            try:
+                candidate = self.candidate(record, mapping)
+            except RowError as exc:
+                issues.append(Issue(record.line, exc.column, exc.reason, record.label))
+                candidate = None
+            if candidate is not None:
+                try:
+                    self._decide(candidate)
+                except RowError as exc:
+                    issues.append(Issue(record.line, exc.column, exc.reason, record.label))
+            if issues:
+                result.issues.extend(issues)
+                result.rejected += 1
+                result.rejected_records.append(record)
+        return result
+
+    def candidate(self, record: Record, mapping: Mapping | None) -> Candidate:
+        """One record -> a validated Candidate, or RowError naming the first bad column."""
+        if mapping is None:
+            return self._from_card(record)
+        values = record.values
+        if values.get("__extra__"):
+            raise RowError(
+                "",
+                f"{len(mapping.columns) + len(values['__extra__'])} cells but {len(mapping.columns)} columns "
+                "in the header; check the quoting",
+            )
+        names: dict[str, str] = {}
+        texts: dict[str, str] = {}
+        emails: list[tuple[int, str, str]] = []  # (rank, raw, column)
+        phones: list[tuple[int, str, str]] = []
+        other_emails: list[tuple[str, str]] = []
+        other_phones: list[tuple[str, str]] = []
+        groups: dict[str, dict[str, list[str]]] = {}
+        tags: list[tuple[str, str]] = []
+        custom: dict[str, str] = {}
+        scalars: dict[str, tuple[object, str]] = {}
+        outlook = mapping.profile == "outlook"
+        for column in mapping.columns:
+            raw = values.get(column.header)
+            if raw is None or raw == "" or column.target == "drop":
+                continue
+            if isinstance(raw, str):
+                raw = unprotect(raw)
+                if not raw.strip():
+                    continue
+            target = column.target
+            header = column.header
+            if target in ("name", "first_name", "middle_name", "last_name", "prefix", "suffix"):
+                names.setdefault(target, str(raw))
+            elif target == "email":
+                for i, part in enumerate(_split_many(raw)):
+                    if i == 0:
+                        emails.append((column.rank, part, header))
+                    else:
+                        other_emails.append((part, header))
+            elif target == "phone":
+                if outlook and str(raw).strip() in PLACEHOLDERS:
+                    continue
+                for i, part in enumerate(_split_many(raw)):
+                    if i == 0:
+                        phones.append((column.rank, part, header))
+                    else:
+                        other_phones.append((part, header))
+            elif target == "other_emails":
+                other_emails += [(p, header) for p in _split_many(raw, _LIST_SPLIT)]
+            elif target == "other_phones":
+                other_phones += [(p, header) for p in _split_many(raw, _LIST_SPLIT)]
+            elif (
+                target in ("address", "city", "region", "postal_code", "country", "address_formatted") and column.group
+            ):
+                groups.setdefault(column.group, {}).setdefault(target, []).append(str(raw).strip())
+            elif target in ("address", "region", "postal_code"):
+                groups.setdefault("", {}).setdefault(target, []).append(str(raw).strip())
+            elif target == "tags":
+                tags += [(t, header) for t in _split_many(raw, _LIST_SPLIT)]
+            elif target == "fields":
+                custom.update(self._fields_value(raw, header))
+            elif target.startswith("custom:"):
+                text = raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False)
+                if outlook and text.strip().lower() in PLACEHOLDERS:
+                    continue
+                custom.setdefault(target[7:], text)
+            elif target in ("company", "title", "city", "country", "notes", "department", "birthday"):
+                texts.setdefault(target, str(raw))
+            else:
+                scalars.setdefault(target, (raw, header))
+        name = names.get("name")
+        if not name:
+            parts = [names.get(k) for k in ("prefix", "first_name", "middle_name", "last_name", "suffix")]
+            name = " ".join(p.strip() for p in parts if p and p.strip())
+        # Addresses: the first group with content fills the contact's address; others become fields.
+        for group_name, parts in groups.items():
+            street = ", ".join(parts.get("address", []))
+            tail = " ".join(
+                x for x in (", ".join(parts.get("region", [])), ", ".join(parts.get("postal_code", []))) if x
+            )
+            address = ", ".join(x for x in (street, tail) if x) or ", ".join(parts.get("address_formatted", []))
+            city = ", ".join(parts.get("city", []))
+            country = ", ".join(parts.get("country", []))
+            if not (address or city or country):
+                continue
+            if "address" not in texts and "city_from_group" not in texts:
+                if address:
+                    texts["address"] = address
+                if city:
+                    texts.setdefault("city", city)
+                if country:
+                    texts.setdefault("country", country)
+                texts["city_from_group"] = group_name
+            else:
+                label = (group_name or "other").rstrip("0123456789") or "other"
+                custom.setdefault(f"{label} address", ", ".join(x for x in (address, city, country) if x))
+        texts.pop("city_from_group", None)
+        if texts.get("department"):
+            custom.setdefault("department", texts.pop("department"))
+        texts.pop("department", None)
+        emails.sort(key=lambda e: e[0])
+        phones.sort(key=lambda p: p[0])
+        email_list = [(raw, None, col) for _, raw, col in emails] + [(raw, None, col) for raw, col in other_emails]
+        phone_list = [(raw, None, col) for _, raw, col in phones] + [(raw, None, col) for raw, col in other_phones]
+        return self._build(record, name, texts, email_list, phone_list, tags, custom, scalars)
+
+    def _fields_value(self, raw, column: str) -> dict[str, str]:
+        value = raw
+        if isinstance(raw, str):
+            try:
+                value = json.loads(raw) if raw.strip() else {}
+            except json.JSONDecodeError:
+                raise RowError(column, f"invalid {column} {raw[:40]!r}; expected a JSON object") from None
+        if not isinstance(value, dict):
+            raise RowError(column, f"invalid {column}; expected an object of custom fields")
+        return {
+            str(k): v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+            for k, v in value.items()
+            if v is not None
+        }
+
+    def _from_card(self, record: Record) -> Candidate:
+        v = record.values
+        texts = {k: v[k] for k in ("company", "title", "address", "city", "country", "notes", "birthday") if v.get(k)}
+        custom = dict(v.get("fields") or {})
+        if v.get("department"):
+            custom.setdefault("department", v["department"])
+        scalars = {k: (v[k], k.upper()) for k in ("kind", "source", "status", "dnc", "every") if v.get(k)}
+        emails = [(e, label, "EMAIL") for e, label in v.get("emails", [])]
+        phones = [(p, label, "TEL") for p, label in v.get("phones", [])]
+        tags = [(t, "CATEGORIES") for t in v.get("tags", [])]
+        return self._build(record, v.get("name") or "", texts, emails, phones, tags, custom, scalars)
+
+    def _build(self, record, name, texts, emails, phones, tags, custom, scalars) -> Candidate:
+        c = Candidate(line=record.line, name=clean(name) or "", record=record)
+        for key, raw in texts.items():
+            if key == "birthday":
+                c.values["birthday"] = birthday(str(raw), self.now, self.order)
+            else:
+                c.values[key] = clean(str(raw))
+        seen: set[str] = set()
+        for raw, label, column in emails:
+            key = email_key(str(raw), column)
+            if key not in seen:
+                seen.add(key)
+                c.emails.append((key, label, column))
+        seen = set()
+        for raw, label, column in phones:
+            text = str(raw)
+            key = phone_key(text, self.region, column)
+            if key not in seen:
+                seen.add(key)
+                c.phones.append((key, ascii_digits(strip_invisible(text)).strip().lstrip("'"), label, column))
+        for raw, column in tags:
+            tag = self._tag(raw, column)
+            if tag and tag not in c.tags:
+                c.tags.append(tag)
+        for key, value in custom.items():
+            text = clean(value) if isinstance(value, str) else value
+            if text is not None and text != "":
+                c.custom[key if core._FIELD_KEY.fullmatch(key) else _custom_key(key)] = text
+        for key, (raw, column) in scalars.items():
+            if key == "kind":
+                kind = normalize(str(raw))
+                if kind in ("organization", "organisation", "org", "company"):
+                    c.kind = "organization"
+                elif kind not in ("person", "individual", ""):
+                    raise RowError(column, f"invalid kind {raw!r}; use person or organization")
+            elif key == "source":
+                c.source = normalize(str(raw)) or None
+            elif key == "status":
+                c.status = parse_status(str(raw), column)
+            elif key == "dnc":
+                c.dnc = parse_bool(raw, column)
+            elif key == "marketing":
+                c.dnc = not parse_bool(raw, column)
+            elif key == "every":
+                try:
+                    days = core.parse_every(str(raw).strip() + ("d" if str(raw).strip().isdigit() else ""))
+                except InvalidInput as exc:
+                    raise RowError(column, exc.message) from None
+                c.every_days = days or None
+            elif key == "created_at":
+                from crm_cli.dates import parse_datetime
+
+                try:
+                    c.created_at = utc_iso(parse_datetime(str(raw), self.now, self.order))
+                except InvalidInput as exc:
+                    raise RowError(column, exc.message) from None
+        if not c.name:
+            if (c.values.get("company") and not c.emails and not c.phones) or c.kind == "organization":
+                c.name = c.values.pop("company", None) or ""
+                c.kind = "organization"
+                c.named_from = "organisation"
+            elif c.emails:
+                c.name, c.named_from = c.emails[0][0], "e-mail"
+            elif c.values.get("company"):
+                c.name, c.named_from = c.values["company"], "organisation"
+            elif c.phones:
+                c.name, c.named_from = c.phones[0][0], "phone"
+        if not c.name:
+            raise RowError("", "no name, e-mail, phone or company: nothing to import")
+        if c.kind == "organization":
+            c.values.pop("company", None)
+        return c
+
+    def _tag(self, raw: str, column: str) -> str | None:
+        text = str(raw).strip().lstrip("*").strip()
+        if not text or normalize(text) in ("mycontacts", "my contacts", "starred"):
+            return None
+        if text not in self._tag_cache:
+            try:
+                self._tag_cache[text] = core._tag(text)
+            except InvalidInput as exc:
+                raise RowError(column, exc.message) from None
+        return self._tag_cache[text]
+
+    def _decide(self, c: Candidate) -> None:
+        """add, update, skip or refuse (RowError), matching by handle, else by exact name."""
+        handles = self._existing_handles()
+        existing: dict[int, str] = {}
+        pending: Candidate | None = None
+        for kind, key, column in c.keys:
+            owner = handles.get((kind, key))
+            if owner is not None:
+                existing.setdefault(owner, f"{column} {key}")
+            elif (kind, key) in self._pending:
+                pending = pending or self._pending[(kind, key)]
+        if not c.keys:
+            owner = self._existing_names().get((c.kind, normalize(c.name)))
+            if owner is not None:
+                existing[owner] = f"name {c.name!r}"
+            else:
+                pending = self._pending_names.get((c.kind, normalize(c.name)))
+        if existing:
+            ids = sorted(existing)
+            if self.on_duplicate == "error":
+                first = ids[0]
+                raise RowError("", f"duplicate of contact {first} ({existing[first]}); --on-duplicate skip or update")
+            if self.on_duplicate == "skip":
+                self.result.skipped += 1
+                return
+            if len(ids) > 1:
+                raise RowError("", f"matches several contacts ({', '.join(map(str, ids))}); merge them first")
+            target = ids[0]
+            if target in self._update_of:
+                _merge(self._update_of[target], c)
+            else:
+                self._update_of[target] = c
+                self.updates.append((target, c))
+                self.result.updated += 1
+            self._claim(c, None)
+            return
+        if pending is not None:
+            if self.on_duplicate == "error":
+                raise RowError("", f"duplicate of line {pending.line} in this file; --on-duplicate skip or update")
+            if self.on_duplicate == "skip":
+                self.result.skipped += 1
+                return
+            _merge(pending, c)
+            self._claim(pending, pending)
+            return
+        self.adds.append(c)
+        self.result.added += 1
+        if c.named_from:
+            self.result.named += 1
+        self._claim(c, c)
+
+    def _claim(self, c: Candidate, owner: Candidate | None) -> None:
+        for kind, key, _ in c.keys:
+            if (kind, key) not in self._existing_handles():
+                self._pending.setdefault((kind, key), owner or c)
+        if not c.keys:
+            self._pending_names.setdefault((c.kind, normalize(c.name)), owner or c)
+
+    # -- phase 2 ------------------------------------------------------------------------------
+
+    def write(self) -> None:
+        if self.adds:
+            self._bulk_insert()
+        for contact_id, c in self.updates:
+            self._apply_update(contact_id, c)
+
+    def _bulk_insert(self) -> None:
+        conn = self.conn
+        base = conn.execute("SELECT coalesce(max(id), 0) FROM contacts").fetchone()[0] + 1
+        orgs: dict[str, int] = {}
+        new_orgs: list[Candidate] = []
+        names = self._existing_names()
+        next_id = base
+        for c in self.adds:
+            c.id = next_id
+            next_id += 1
+            if c.kind == "organization":
+                orgs.setdefault(normalize(c.name), c.id)
+        for c in self.adds:
+            company = c.values.get("company")
+            if c.kind == "person" and company:
+                key = normalize(company)
+                if key not in orgs:
+                    existing = names.get(("organization", key))
+                    if existing is None:
+                        org = Candidate(line=c.line, name=company, kind="organization", id=next_id)
+                        next_id += 1
+                        new_orgs.append(org)
+                        existing = org.id
+                    orgs[key] = existing
+        rows = []
+        handles = []
+        tags = []
+        for c in self.adds + new_orgs:
+            company = c.values.get("company")
+            email = c.emails[0][0] if c.emails else None
+            phone = c.phones[0][0] if c.phones else None
+            rows.append(
+                (
+                    c.id,
+                    c.kind,
+                    c.name,
+                    orgs.get(normalize(company)) if company and c.kind == "person" else None,
+                    company,
+                    c.values.get("title"),
+                    email,
+                    phone,
+                    c.values.get("address"),
+                    c.values.get("city"),
+                    c.values.get("country"),
+                    c.source,
+                    c.status or "lead",
+                    int(bool(c.dnc)),
+                    c.values.get("notes"),
+                    json.dumps(c.custom, ensure_ascii=False),
+                    c.every_days,
+                    c.values.get("birthday"),
+                    normalize(c.name),
+                    core.search_text(c.name, email, company, c.values.get("notes")),
+                    c.created_at or self.stamp,
+                    self.stamp,
+                )
+            )
+            for i, (key, label, _) in enumerate(c.emails):
+                handles.append((c.id, "email", key, key, label, int(i == 0)))
+            for i, (key, value, label, _) in enumerate(c.phones):
+                handles.append((c.id, "phone", value, key, label, int(i == 0)))
+            tags += [(c.id, tag) for tag in c.tags]
+        trigger = conn.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'contacts_fts_ai'"
+        ).fetchone()
+        if trigger:
+            conn.execute("DROP TRIGGER contacts_fts_ai")
+        _insert_many(
+            conn,
+            "contacts",
+            _CONTACT_COLUMNS,
+            rows,
+        )
+        _insert_many(conn, "contact_handles", ["contact_id", "type", "value", "key", "label", "is_primary"], handles)
+        _insert_many(conn, "tags", ["contact_id", "tag"], tags)
+        if trigger:
+            conn.execute(
+                "INSERT INTO contacts_fts(rowid, search_text) SELECT id, search_text FROM contacts WHERE id >= ?",
+                (base,),
+            )
+            conn.execute(trigger[0])
+
+    def _apply_update(self, contact_id: int, c: Candidate) -> None:
+        changes: dict[str, object] = {}
+        for key in ("company", "title", "address", "city", "country", "notes", "birthday"):
+            if c.values.get(key):
+                changes[key] = c.values[key]
+        if c.source:
+            changes["source"] = c.source
+        if c.status:
+            changes["status"] = c.status
+        if c.dnc is not None:
+            changes["dnc"] = c.dnc
+        if c.every_days:
+            changes["every"] = f"{c.every_days}d"
+        if c.named_from is None:
+            changes["name"] = c.name
+        core.update(self.conn, contact_id, now=self.now, changes=changes, add_tags=c.tags, fields=c.custom or None)
+        for i, (key, _, _) in enumerate(c.emails):
+            _add_handle(self.conn, contact_id, "email", key, key, primary=i == 0)
+        for i, (key, value, _, _) in enumerate(c.phones):
+            _add_handle(self.conn, contact_id, "phone", value, key, primary=i == 0)
+        if c.emails or c.phones:
+            core._refresh_search(self.conn, contact_id)
+
+
+def _add_handle(conn, contact_id: int, kind: str, value: str, key: str, *, primary: bool) -> None:
+    owner = conn.execute("SELECT contact_id FROM contact_handles WHERE type = ? AND key = ?", (kind, key)).fetchone()
+    if owner and owner[0] != contact_id:
+        return  # belongs to someone else: _decide refused such rows already
+    core._claim(conn, contact_id, kind, value, key, primary)
+
+
+def _merge(into: Candidate, other: Candidate) -> None:
+    """--on-duplicate update between two rows of the same file: the later row's values win."""
+    for key, value in other.values.items():
+        if value:
+            into.values[key] = value
+    for attr in ("source", "status", "dnc", "every_days", "created_at"):
+        value = getattr(other, attr)
+        if value is not None:
+            setattr(into, attr, value)
+    if other.named_from is None and into.named_from is not None:
+        into.name, into.named_from = other.name, None
+    into.custom.update(other.custom)
+    into.tags += [t for t in other.tags if t not in into.tags]
+    known = {k for k, _, _ in into.emails}
+    into.emails += [e for e in other.emails if e[0] not in known]
+    known = {k for k, _, _, _ in into.phones}
+    into.phones += [p for p in other.phones if p[0] not in known]
+
+
+def _custom_key(key: str) -> str:
+    from crm_cli.importers.mapping import custom_key
+
+    return custom_key(key)
+
+
+def _insert_many(conn: sqlite3.Connection, table: str, columns: list[str], rows: list[tuple]) -> None:
+    """Multi-row INSERTs: triggers still fire per row, but per-statement overhead is paid once per chunk."""
+    if not rows:
+        return
+    width = len(columns)
+    per = max(1, min(_CHUNK, 32000 // width))
+    one = "(" + ",".join("?" * width) + ")"
+    head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+    full_sql = head + ",".join([one] * per)
+    for start in range(0, len(rows), per):
+        chunk = rows[start : start + per]
+        sql = full_sql if len(chunk) == per else head + ",".join([one] * len(chunk))
+        conn.execute(sql, [v for row in chunk for v in row])

@@ -1,0 +1,295 @@
+"""Reading the files people import: bytes -> text -> records, whatever produced them.
+
+- Encoding: a BOM decides (UTF-8, UTF-16, UTF-32); else strict UTF-8; else UTF-16 without a BOM (NUL
+  bytes in every other position); else charset-normalizer's best guess (cp1256 for Arabic Excel, latin-1
+  / cp1252 for Western Excel). `--encoding` forces one. Reading cp1256 as latin-1 "succeeds" with garbage,
+  so we never fall back to latin-1 blindly (PITFALLS.md).
+- CSV/TSV: the delimiter is sniffed from the header line (`,` `;` tab `|`: the one that splits it into
+  the most known columns, then the most columns); csv.Sniffer guesses wrong on semicolons. Quoted fields
+  may hold newlines; each record keeps the line number where it starts. Fields are capped at 1 MiB.
+- JSON: an array of objects; NDJSON: one object per line; vCard: see vcard.py.
+
+Every record is a Record(line, values): `values` maps the source's column names to raw values
+(strings for CSV, any JSON value for JSON).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from crm_cli.errors import InvalidInput
+
+FORMATS = ("csv", "tsv", "json", "ndjson", "vcard")
+_EXTENSIONS = {
+    ".csv": "csv",
+    ".txt": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".json": "json",
+    ".ndjson": "ndjson",
+    ".jsonl": "ndjson",
+    ".vcf": "vcard",
+    ".vcard": "vcard",
+}
+FIELD_LIMIT = 1 << 20  # 1 MiB per CSV field: bigger is a broken file, not a contact
+_DELIMITERS = (",", ";", "\t", "|")
+
+
+@dataclass
+class Record:
+    line: int  # where the record starts in the file (1-based); for JSON arrays the element number
+    values: dict
+    label: str = ""  # how to name it in messages besides the line (vCard: the card's name)
+    raw: object = None  # what to write to the reject file (CSV: the row's cells; vCard: the card text)
+
+
+@dataclass
+class Source:
+    """A file opened for import: its name, format, decoded text and how it was read."""
+
+    name: str  # path as given, or "-" for stdin
+    format: str
+    text: str
+    encoding: str
+    detected: bool = False  # encoding guessed (not UTF-8/BOM/forced): worth telling the user
+    delimiter: str | None = None
+    headers: list[str] = field(default_factory=list)
+    size: int = 0
+
+    @property
+    def is_stdin(self) -> bool:
+        return self.name == "-"
+
+
+def detect_format(name: str, forced: str | None) -> str:
+    if forced:
+        fmt = forced.strip().lower()
+        fmt = {"vcf": "vcard", "jsonl": "ndjson", "txt": "csv"}.get(fmt, fmt)
+        if fmt not in FORMATS:
+            raise InvalidInput(f"unknown --format {forced!r}; choose one of: {', '.join(FORMATS)}")
+        return fmt
+    if name == "-":
+        raise InvalidInput("reading stdin needs --format (csv, tsv, json, ndjson or vcard)")
+    suffix = Path(name).suffix.lower()
+    if suffix not in _EXTENSIONS:
+        raise InvalidInput(
+            f"cannot tell the format of {name!r} from its extension; add --format csv|tsv|json|ndjson|vcard"
+        )
+    return _EXTENSIONS[suffix]
+
+
+def read_bytes(name: str) -> bytes:
+    if name == "-":
+        stream = sys.stdin
+        buffer = getattr(stream, "buffer", None)
+        if buffer is not None:
+            return buffer.read()
+        return stream.read().encode("utf-8")  # tests hand us a text stream
+    path = Path(name)
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise InvalidInput(f"no such file {name!r}") from None
+    except IsADirectoryError:
+        raise InvalidInput(f"{name!r} is a directory; give a file") from None
+    except PermissionError:
+        raise InvalidInput(f"cannot read {name!r}: permission denied") from None
+
+
+def decode(data: bytes, forced: str | None = None) -> tuple[str, str, bool]:
+    """bytes -> (text, encoding name, was it guessed)."""
+    import codecs
+
+    if forced:
+        try:
+            codecs.lookup(forced)
+        except LookupError:
+            raise InvalidInput(f"unknown --encoding {forced!r}; e.g. utf-8, utf-16, cp1256, latin-1") from None
+        try:
+            return _strip_bom(data.decode(forced)), forced, False
+        except UnicodeDecodeError as exc:
+            line = data[: exc.start].count(b"\n") + 1
+            raise InvalidInput(f"cannot read line {line} as {forced}: {exc.reason}; try another --encoding") from None
+    for bom, name in (
+        (codecs.BOM_UTF32_LE, "utf-32"),
+        (codecs.BOM_UTF32_BE, "utf-32"),
+        (codecs.BOM_UTF8, "utf-8-sig"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
+        if data.startswith(bom):
+            try:
+                return _strip_bom(data.decode(name)), name, False
+            except UnicodeDecodeError as exc:
+                raise InvalidInput(f"the file starts like {name} but is not: {exc.reason}; use --encoding") from None
+    try:
+        return data.decode("utf-8"), "utf-8", False
+    except UnicodeDecodeError:
+        pass
+    sample = data[:4096]
+    if len(sample) >= 4 and sample.count(b"\x00") * 3 > len(sample):
+        # UTF-16 without a BOM: NULs sit in the high byte of ASCII characters.
+        name = "utf-16-le" if sample[1::2].count(0) > sample[0::2].count(0) else "utf-16-be"
+        try:
+            return data.decode(name), name, True
+        except UnicodeDecodeError:
+            pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data[: 1 << 20]).best()
+    if best is None or best.encoding is None:
+        raise InvalidInput("cannot tell the file's text encoding; give it with --encoding (e.g. cp1256, latin-1)")
+    name = best.encoding
+    try:
+        return data.decode(name), name, True
+    except UnicodeDecodeError:
+        raise InvalidInput(
+            f"the file looks like {name} but does not decode as it; give the encoding with --encoding"
+        ) from None
+
+
+def _strip_bom(text: str) -> str:
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+def open_source(name: str, *, fmt: str | None = None, encoding: str | None = None) -> Source:
+    kind = detect_format(name, fmt)
+    data = read_bytes(name)
+    text, used, guessed = decode(data, encoding)
+    return Source(name=name, format=kind, text=text, encoding=used, detected=guessed, size=len(data))
+
+
+# ---------------------------------------------------------------------------------------------
+# CSV
+
+
+def sniff_delimiter(header_line: str, known) -> str:
+    """The delimiter that splits the header into the most known columns, then the most columns."""
+    best, best_score = ",", (-1, -1)
+    for delimiter in _DELIMITERS:
+        try:
+            cells = next(csv.reader([header_line], delimiter=delimiter))
+        except (csv.Error, StopIteration):
+            continue
+        if len(cells) < 2 and delimiter != ",":
+            continue
+        score = (sum(1 for c in cells if known(c)), len(cells))
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def csv_records(source: Source, known) -> Iterator[Record]:
+    """Rows as Records keyed by header (duplicate headers get ' (2)', ' (3)' …). The header is read
+    at once (source.headers is set when this returns); rows are read as they are consumed."""
+    text = source.text
+    first_line = text.split("\n", 1)[0].rstrip("\r")
+    if not first_line.strip():
+        raise InvalidInput(f"{_display(source)} has no header line; the first line must name the columns")
+    if source.format == "tsv":
+        source.delimiter = "\t"
+    elif source.delimiter is None:
+        source.delimiter = sniff_delimiter(first_line, known)
+    old_limit = csv.field_size_limit(FIELD_LIMIT)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=source.delimiter)
+    try:
+        header = next(reader)
+    except (StopIteration, csv.Error) as exc:
+        csv.field_size_limit(old_limit)
+        raise InvalidInput(f"cannot read the header of {_display(source)}: {exc or 'empty file'}") from None
+    csv.field_size_limit(old_limit)
+    source.headers = _unique_headers([h.strip().lstrip("\ufeff") for h in header])
+    return _csv_rows(source, reader)
+
+
+def _csv_rows(source: Source, reader) -> Iterator[Record]:
+    header = source.headers
+    width = len(header)
+    previous_end = reader.line_num
+    old_limit = csv.field_size_limit(FIELD_LIMIT)
+    try:
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                reason = str(exc)
+                if "field larger" in reason:
+                    reason = "a field is larger than 1 MiB (an unclosed quote?)"
+                raise InvalidInput(f"cannot read line {previous_end + 1} of {_display(source)}: {reason}") from None
+            start = previous_end + 1
+            previous_end = reader.line_num
+            if not row or all(not cell.strip() for cell in row):
+                continue  # blank lines (and Excel's trailing ;;;;) are not records
+            if len(row) > width and all(not c.strip() for c in row[width:]):
+                row = row[:width]
+            values = dict(zip(header, row, strict=False))
+            if len(row) > width:
+                values["__extra__"] = row[width:]
+            yield Record(start, values, raw=row)
+    finally:
+        csv.field_size_limit(old_limit)
+
+
+def _unique_headers(headers: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    result = []
+    for i, h in enumerate(headers):
+        name = h or f"column {i + 1}"
+        if name in seen:
+            seen[name] += 1
+            name = f"{name} ({seen[name]})"
+        else:
+            seen[name] = 1
+        result.append(name)
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# JSON
+
+
+def json_records(source: Source) -> Iterator[Record]:
+    import json
+
+    if source.format == "ndjson":
+        for number, line in enumerate(source.text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InvalidInput(f"line {number} of {_display(source)} is not JSON: {exc.msg}") from None
+            if not isinstance(value, dict):
+                raise InvalidInput(f"line {number} of {_display(source)} is not a JSON object")
+            yield Record(number, value, raw=value)
+        return
+    try:
+        document = json.loads(source.text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(
+            f"{_display(source)} is not JSON (line {exc.lineno}: {exc.msg}); "
+            "for one object per line use --format ndjson"
+        ) from None
+    if isinstance(document, dict):
+        # {"contacts": [...]} and similar wrappers
+        lists = [v for v in document.values() if isinstance(v, list)]
+        if len(lists) != 1:
+            raise InvalidInput(f"{_display(source)} must hold a JSON array of objects")
+        document = lists[0]
+    if not isinstance(document, list):
+        raise InvalidInput(f"{_display(source)} must hold a JSON array of objects")
+    for number, value in enumerate(document, start=1):
+        if not isinstance(value, dict):
+            raise InvalidInput(f"record {number} of {_display(source)} is not a JSON object")
+        yield Record(number, value, label=f"record {number}", raw=value)
+
+
+def _display(source: Source) -> str:
+    return "stdin" if source.is_stdin else repr(source.name)
