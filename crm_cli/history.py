@@ -26,6 +26,7 @@ CONTACT_CHILDREN = ("contact_handles", "tags", "interactions", "deals", "campaig
 # Parents whose re-insertion/deletion matters to rows that point at them.
 PARENT_COLUMNS = {"contact_id": "contacts", "deal_id": "deals", "campaign_id": "campaigns", "org_id": "contacts"}
 FORGET_PREFIX = "contact forget "
+ROW_LIMIT = 200  # rows shown per change in `crm history` (an import may hold 100k; row_count tells)
 
 
 class NotUndoable(Conflict):
@@ -162,40 +163,60 @@ def list_changes(
     else:
         sql = "SELECT * FROM changes ORDER BY id DESC"
         changes = conn.execute(sql + (f" LIMIT {int(limit)}" if limit else "")).fetchall()
+    deal_ids: set[int] = set()
+    if contact_id is not None:
+        deal_ids = {
+            int(r[0])
+            for r in conn.execute(
+                "SELECT DISTINCT row_id FROM change_rows WHERE tbl = 'deals' AND "
+                "coalesce(json_extract(after, '$.contact_id'), json_extract(before, '$.contact_id')) = ?",
+                (contact_id,),
+            )
+        }
     result = []
     for change in changes:
-        rows = conn.execute("SELECT * FROM change_rows WHERE change_id = ? ORDER BY id", (change["id"],)).fetchall()
+        row_count, erased = conn.execute(
+            "SELECT count(*), coalesce(max(before IS NULL AND after IS NULL), 0) FROM change_rows WHERE change_id = ?",
+            (change["id"],),
+        ).fetchone()
+        if contact_id is None:
+            rows = conn.execute(
+                "SELECT * FROM change_rows WHERE change_id = ? ORDER BY id LIMIT ?", (change["id"], ROW_LIMIT)
+            ).fetchall()
+        else:
+            rows = [
+                r
+                for r in conn.execute("SELECT * FROM change_rows WHERE change_id = ? ORDER BY id", (change["id"],))
+                if _row_belongs(r, contact_id, deal_ids)
+            ]
         # Updates that only refreshed derived columns (search key, updated_at) are noise.
         docs = [d for d in (_row_doc(r) for r in rows) if d["erased"] or d["op"] != "update" or d["fields"]]
-        if contact_id is not None:
-            docs = [d for d in docs if _belongs(d, rows, contact_id)] or docs
         doc = {
             "id": change["id"],
             "at": change["at"],
             "command": change["command"],
             "undoes": change["undoes"],
             "undone_by": change["undone_by"],
-            "status": status_of(change, len(rows), erased=any(d["erased"] for d in docs)),
-            "row_count": len(rows),
+            "status": status_of(change, row_count, erased=bool(erased)),
+            "row_count": row_count,
             "summary": _summary(docs),
         }
         if with_rows:
             doc["rows"] = docs
+            doc["rows_truncated"] = contact_id is None and row_count > ROW_LIMIT
         result.append(doc)
     return result
 
 
-def _belongs(doc: dict, rows: list[sqlite3.Row], contact_id: int) -> bool:
-    for r in rows:
-        if r["tbl"] == doc["table"] and r["row_id"] == doc["row_id"]:
-            if r["tbl"] == "contacts":
-                return r["row_id"] == str(contact_id)
-            image = _load(r["after"]) or _load(r["before"]) or {}
-            if image.get("contact_id") == contact_id:
-                return True
-            if r["tbl"] == "deal_stage_history":
-                return True
-    return False
+def _row_belongs(row: sqlite3.Row, contact_id: int, deal_ids: set[int]) -> bool:
+    if row["tbl"] == "contacts":
+        return row["row_id"] == str(contact_id)
+    image = _load(row["after"]) or _load(row["before"])
+    if image is None:  # erased by forget: it was theirs
+        return row["tbl"] in CONTACT_CHILDREN
+    if row["tbl"] == "deal_stage_history":
+        return image.get("deal_id") in deal_ids
+    return image.get("contact_id") == contact_id
 
 
 # ---------------------------------------------------------------------------------------------

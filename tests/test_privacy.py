@@ -162,3 +162,33 @@ def test_database_wal_and_shm_are_owner_only(db_path):
             assert mode == 0o600, (suffix, oct(mode))
     finally:
         conn.close()
+
+
+def test_issue_block_end_to_end(tmp_path):
+    """The issue's script, run by a shell against the real program (jq replaced by python)."""
+    import json
+    import subprocess
+    import sys
+
+    env = {**os.environ, "CRM_DB": str(tmp_path / "crm.db")}
+
+    def crm(*args):
+        return subprocess.run([sys.executable, "-m", "crm_cli", *args], env=env, capture_output=True, text=True)
+
+    assert crm("config", "set", "default_region", "SA").returncode == 0
+    assert crm("contact", "add", "Mohammed Al-Harbi", "--email", "m.harbi@example.com").stdout == "1\n"
+    assert crm("contact", "add", NAME, "--phone", "+966 50 000 1111").stdout == "2\n"
+    assert crm("contact", "add", "Mohamed Alharbi", "--email", "M.Harbi@Example.com").returncode == 4
+    assert crm("contact", "add", "Mohamed Alharbi", "--phone", "0500001111").returncode == 4
+    assert crm("contact", "add", "Mohamed Alharbi").stdout == "3\n"
+    pairs = json.loads(crm("contact", "duplicates", "--json").stdout)
+    assert len(pairs) >= 1 and all(p["reason"] for p in pairs)
+    shown = crm("contact", "show", "3", "--json").stdout
+    assert crm("contact", "merge", "1", "3", "--yes").returncode == 0
+    history = crm("history", "1")
+    assert history.returncode == 0 and "contact merge 1 3" in history.stdout
+    assert crm("undo").returncode == 0
+    assert crm("contact", "show", "3", "--json").stdout == shown
+    assert crm("contact", "forget", "2", "--yes").returncode == 0
+    grep = subprocess.run(["bash", "-c", 'grep -a "الحربي" "$CRM_DB"*'], env=env, capture_output=True)
+    assert grep.returncode == 1, grep.stdout
