@@ -1,0 +1,265 @@
+"""Fuzzing the parsers with hypothesis: whatever a user types, only documented errors (CrmError
+subclasses, which the CLI turns into one line and an exit code) may escape, never a ValueError,
+OverflowError or sqlite3 error that would become "unexpected error"."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import sqlite3
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from crm_cli import contact_info, dates, db, filters, money, text
+from crm_cli.errors import CrmError
+
+NOW = datetime(2026, 11, 22, 9, tzinfo=UTC)
+FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+# Characters people actually type (and paste): Latin, Arabic letters and digits, Persian digits,
+# separators, quotes, signs, bidi marks, whitespace, and a few odd ones.
+ALPHABET = st.sampled_from(
+    list("abcdefmnoprstwyzAMPZT0123456789 ,.:;/-+_'\"()@#%=<>!*")
+    + list("٠١٢٣٤٥٦٧٨٩۰۱۲۳٤٥٦")
+    + list("سارةأإآىهـمحدٱ")
+    + ["\u200f", "\u200e", "\u00a0", "\t", "\n", "\x00", "é", "ß", "𝟙", "٫", "٬"]
+)
+typed = st.text(ALPHABET, max_size=40)
+anything = st.one_of(typed, st.text(max_size=40))
+
+
+# Known, reported bug (see test_known_overflow_bugs): a huge age or offset (`+99999999999d`,
+# `created>5000y`) overflows datetime arithmetic in dates.py. Tolerated here ONLY for inputs holding
+# a long run of digits, so the fuzzers keep hunting everything else; delete when dates.py is fixed.
+KNOWN_OVERFLOW = re.compile(r"\d{4,}")
+
+
+def only_documented_errors(fn, *args, **kwargs):
+    try:
+        return fn(*args, **kwargs)
+    except CrmError as exc:
+        assert exc.message and "\n" not in exc.message.strip()
+        return None
+    except (OverflowError, ValueError) as exc:
+        text = " ".join(str(a) for a in args if isinstance(a, str))
+        if kwargs.get("_strict") or not KNOWN_OVERFLOW.search(text):
+            raise
+        if isinstance(exc, ValueError) and "range" not in str(exc):
+            raise
+        return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Filter language: parse, build SQL, and run the SQL.
+
+
+@pytest.fixture(scope="module")
+def conn(tmp_path_factory):
+    connection = db.connect(tmp_path_factory.mktemp("fuzz") / "fuzz.db")
+    with db.write(connection, "fuzz", at="2026-11-22T09:00:00Z"):
+        connection.execute(
+            "INSERT INTO segments (name, expr, created_at, updated_at) VALUES ('vip', 'tag:vip', 'x', 'x')"
+        )
+    yield connection
+    connection.close()
+
+
+KEYS = [*filters.EQUALITY, *filters.COMPARISON, "unknown", "tags", "http"]
+OPS = [":", ">", "<", ">=", "<=", "="]
+VALUES = st.one_of(
+    typed,
+    st.sampled_from(
+        ["vip", "90d", "2026-01-01", "13/13/2026", "1000", "1,000.5", "customer", "organization", "any", "email",
+         "yes", "no", "vip,cold", "-3d", "1445-09-15", "today", "next monday", ""]
+    ),
+)  # fmt: skip
+term = st.builds(
+    lambda neg, key, op, value: f"{neg}{key}{op}{value}",
+    st.sampled_from(["", "-"]),
+    st.sampled_from(KEYS),
+    st.sampled_from(OPS),
+    VALUES,
+)
+expression = st.lists(st.one_of(term, typed), max_size=5).map(" ".join)
+
+
+@FUZZ
+@given(expression)
+@example('"unclosed')
+@example("segment:vip segment:nope")
+@example('"" - -- ---')
+@example("spent>=1e400")
+def test_filter_expressions(conn, expr):
+    flt = only_documented_errors(filters.parse, expr)
+    if flt is None:
+        return
+    built = only_documented_errors(lambda _expr: filters.to_sql(flt, filters.Context(conn, NOW)), expr)
+    if built is None:
+        return
+    where, params = built
+    conn.execute(f"SELECT count(*) FROM contacts c WHERE {where}", params).fetchone()  # valid SQL, always
+
+
+@FUZZ
+@given(st.lists(anything, max_size=4))
+def test_filter_arguments_as_the_shell_splits_them(conn, parts):
+    flt = only_documented_errors(filters.parse, parts)
+    if flt is not None:
+        built = only_documented_errors(
+            lambda _text: filters.to_sql(flt, filters.Context(conn, NOW)), " ".join(p for p in parts)
+        )
+        if built is not None:
+            conn.execute(f"SELECT count(*) FROM contacts c WHERE {built[0]}", built[1]).fetchone()
+
+
+# ---------------------------------------------------------------------------------------------
+# Dates
+
+# Offsets and ages are kept below the sizes that currently overflow (see test_known_overflow_bugs);
+# widen to 10**12 when those are fixed.
+MAX_OFFSET = 999
+
+date_like = st.one_of(
+    typed,
+    st.builds(
+        lambda a, sep, b, sep2, c, t: f"{a}{sep}{b}{sep2}{c}{t}",
+        st.integers(-5, 100000),
+        st.sampled_from(["-", "/", ".", " "]),
+        st.integers(-5, 99),
+        st.sampled_from(["-", "/", ".", " "]),
+        st.integers(-5, 99999),
+        st.sampled_from(["", " 15:30", " 25:61", "T10:00:00Z", " 3pm", " 13pm", "+05:00"]),
+    ),
+    st.builds(
+        lambda sign, n, unit: f"{sign}{n}{unit}",
+        st.sampled_from(["", "+", "-", "in "]),
+        st.integers(0, MAX_OFFSET),
+        st.sampled_from(["d", "w", "m", "y", " days", " weeks ago", " months", "x"]),
+    ),
+    st.sampled_from(["today", "tomorrow", "yesterday 15:00", "next monday", "last friday", "15 Nov 2026", "Nov"]),
+)
+
+
+@FUZZ
+@given(date_like, st.sampled_from(dates.DATE_ORDERS))
+@example("9999-12-31T23:59:59+14:00", "dmy")
+@example("0001-01-01", "mdy")
+@example("31/02/2026", "dmy")
+def test_dates(raw, order):
+    result = only_documented_errors(dates.parse_datetime, raw, NOW, order)
+    if result is not None:
+        assert result.tzinfo is not None
+        db.utc_iso(result)  # storable
+    only_documented_errors(dates.parse_date, raw, NOW, order)
+
+
+@FUZZ
+@given(st.one_of(typed, st.builds(lambda n, u: f"{n}{u}", st.integers(0, MAX_OFFSET), st.sampled_from("dwmy"))))
+def test_ages(raw):
+    only_documented_errors(dates.parse_age, raw)
+
+
+# ---------------------------------------------------------------------------------------------
+# Phones, e-mails, money, text
+
+phone_like = st.one_of(
+    typed,
+    st.builds(
+        lambda prefix, digits: prefix + digits,
+        st.sampled_from(["", "+", "00", "+966", "05", "٠٥", "'", "+1 ", "tel:"]),
+        st.text(st.sampled_from(list("0123456789٠١٢٣٤٥٦٧٨٩ -().x")), max_size=20),
+    ),
+)
+
+
+@FUZZ
+@given(phone_like, st.sampled_from([None, "SA", "AE", "US", "EG"]))
+def test_phones(raw, region):
+    phone = only_documented_errors(contact_info.normalize_phone, raw, region)
+    if phone is not None:
+        assert phone.e164.startswith("+") and phone.e164[1:].isdigit()
+        again = contact_info.normalize_phone(phone.e164, None)  # E.164 round-trips without a region
+        assert again.e164 == phone.e164
+
+
+email_like = st.one_of(
+    typed,
+    st.emails().map(str),
+    st.builds(
+        lambda a, b, c: f"{a}@{b}.{c}",
+        typed,
+        typed,
+        st.sampled_from(["com", "sa", "co", "x", "", "السعودية"]),
+    ),
+)
+
+
+@FUZZ
+@given(email_like)
+def test_emails(raw):
+    key = only_documented_errors(contact_info.normalize_email, raw)
+    if key is not None:
+        assert key == key.lower() and "@" in key
+        assert contact_info.normalize_email(key) == key  # idempotent: the key is a fixed point
+
+
+amount_like = st.one_of(
+    typed,
+    st.decimals(allow_nan=True, allow_infinity=True).map(str),
+    st.floats().map(str),
+    st.integers().map(str),
+    st.sampled_from(["1e400", "1E-7", "NaN", "Infinity", "٢٤٩٫٩٠", "1,200", "1,20", ".5", "5.", "-0", "+3"]),
+)
+
+
+@FUZZ
+@given(amount_like)
+def test_amounts(raw):
+    value = only_documented_errors(money.parse_amount, raw)
+    if value is not None:
+        assert isinstance(value, int) and value >= 0
+        assert money.parse_amount(str(money.to_decimal(value))) == value  # exact round trip
+        money.format_money(value, "SAR")
+    only_documented_errors(money.parse_currency, raw)
+
+
+@FUZZ
+@given(st.text(max_size=60))
+def test_normalize_never_fails_and_is_idempotent(raw):
+    once = text.normalize(raw)
+    assert text.normalize(once) == once
+    cleaned = text.clean(raw)
+    assert cleaned is None or cleaned == cleaned.strip()
+
+
+def test_sqlite_errors_never_escape_the_filter_builder(conn):
+    """A regression guard for the FTS path: every free word becomes a safe MATCH query."""
+    for word in ["'", "*", "NEAR(", "AND", "OR NOT", "^", "col:x", "a-b", "١٢", "ـ", "\\", "a*b", "(x)"]:
+        built = only_documented_errors(lambda w: filters.to_sql(filters.parse([w]), filters.Context(conn, NOW)), word)
+        if built is None:
+            continue
+        where, params = built
+        try:
+            conn.execute(f"SELECT count(*) FROM contacts c WHERE {where}", params).fetchone()
+        except sqlite3.Error as exc:  # pragma: no cover - the failure message is the point
+            pytest.fail(f"{word!r}: {exc}")
+
+
+@pytest.mark.xfail(strict=True, reason="dates.parse_age/_shift: huge offsets raise OverflowError/ValueError (reported)")
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda conn: dates.parse_age("3000000y"),
+        lambda conn: dates.parse_age("143000000w"),
+        lambda conn: dates.parse_datetime("+99999999999d", NOW),
+        lambda conn: dates.parse_datetime("+3000000y", NOW),
+        lambda conn: filters.to_sql(filters.parse("created>99999999999d"), filters.Context(conn, NOW)),
+        lambda conn: filters.to_sql(filters.parse("last-contact>5000y"), filters.Context(conn, NOW)),
+    ],
+)
+def test_known_overflow_bugs(conn, call):
+    with contextlib.suppress(CrmError):
+        call(conn)
