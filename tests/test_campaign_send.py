@@ -309,3 +309,43 @@ def test_other_channels_are_not_sent_by_email(crm, shop, smtp):
     result = crm("campaign", "send", "Texts", "--yes")
     assert result.exit_code == 2 and "crm campaign export" in result.stderr
     assert smtp.messages == []
+
+
+def test_on_a_terminal_it_asks_first(shop, smtp, db_path, monkeypatch):
+    import io
+    import sys
+
+    from crm_cli import cli
+
+    def run(answer: str) -> int:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(answer))
+        monkeypatch.setattr(sys, "stderr", io.StringIO())
+        return cli.run(["campaign", "send", "Ramadan offer"], stdin_isatty=True, stdout_isatty=False)
+
+    before = dump(db_path)
+    assert run("n\n") == 2
+    assert smtp.messages == [] and dump(db_path) == before
+    assert run("y\n") == 0
+    assert len(smtp.messages) == 3
+
+
+def test_a_connection_lost_mid_run_stops_and_leaves_the_member_unknown(crm, shop, smtp, db_path, monkeypatch):
+    original = mail.Connection.send
+    calls = []
+
+    def drops_on_second(self, message):
+        calls.append(1)
+        if len(calls) == 2:
+            raise mail.MailError("connection to the SMTP server was lost")
+        return original(self, message)
+
+    monkeypatch.setattr(mail.Connection, "send", drops_on_second)
+    result = crm("campaign", "send", "Ramadan offer", "--yes")
+    assert result.exit_code == 1
+    last = result.stderr.splitlines()[-1]
+    assert "stopped after 1 sent" in last and "Noor Saleh is unknown" in last
+    assert members(db_path) == {
+        "sara@example.com": "sent",
+        "noor@example.com": "sending",
+        "zaid@example.com": "pending",
+    }
