@@ -1,0 +1,134 @@
+"""Dormant customers: bought at least once, no interaction of any kind (purchase, call, e-mail …) for
+more than N days. The saved-segment expression `orders>=1 last-contact>Nd` selects exactly them.
+
+- --from/--to keep those whose LAST purchase falls in that range (segment terms
+  `last-purchase>=FROM last-purchase<TO+1`).
+- Suggested action: "win back" when the customer bought 2+ times or spent more than the median
+  lifetime spend of all customers (default currency); otherwise "purge".
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from crm_cli import periods, settings
+from crm_cli.db import utc_iso
+from crm_cli.errors import InvalidInput
+from crm_cli.money import to_decimal
+from crm_cli.reports import buckets
+
+WIN_BACK, PURGE = "win back", "purge"
+
+
+def check_days(days: int) -> int:
+    if days is None or days <= 0:
+        raise InvalidInput(f"invalid --days {days}; use a whole number of days above 0, e.g. --days 180")
+    return days
+
+
+def expression(days: int, rng: periods.Range | None, now: datetime) -> str:
+    """The filter-language expression selecting the same contacts as dormant(days, rng)."""
+    expr = f"orders>=1 last-contact>{days}d"
+    if rng and rng.start:
+        expr += f" last-purchase>={buckets.LocalDays(now).day(utc_iso(rng.start)).isoformat()}"
+    if rng and rng.end:
+        expr += f" last-purchase<{buckets.LocalDays(now).day(utc_iso(rng.end)).isoformat()}"
+    return expr
+
+
+def _twice_median(values: list[int]) -> int:
+    """2 x the median, an exact integer (the median of thousandths may end in .5)."""
+    ordered = sorted(values)
+    n = len(ordered)
+    if not n:
+        return 0
+    return 2 * ordered[n // 2] if n % 2 else ordered[n // 2 - 1] + ordered[n // 2]
+
+
+def _half_money(twice: int) -> Decimal:
+    value = Decimal(twice) / 2000
+    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
+
+
+def _customers(conn: sqlite3.Connection, currency: str) -> list[tuple]:
+    """(id, last purchase, orders, lifetime spend, last interaction) for every person who bought."""
+    return conn.execute(
+        """SELECT p.contact_id, p.last_purchase, p.orders, p.spent,
+                  (SELECT max(i.happened_at) FROM interactions i WHERE i.contact_id = p.contact_id)
+           FROM (SELECT contact_id, max(happened_at) AS last_purchase, count(*) AS orders,
+                        sum(CASE WHEN currency = ? THEN amount ELSE 0 END) AS spent
+                 FROM interactions WHERE kind = 'purchase' GROUP BY contact_id) p
+           WHERE p.contact_id NOT IN (SELECT id FROM contacts WHERE kind <> 'person')""",
+        (currency,),
+    ).fetchall()
+
+
+def dormant(conn: sqlite3.Connection, *, now: datetime, days: int = 180, rng: periods.Range | None = None) -> dict:
+    """{"rows": [...], "summary": {...}}: rows win-back first, then by lifetime spend."""
+    import json
+
+    check_days(days)
+    currency = settings.default_currency(conn)
+    cutoff = utc_iso(now - timedelta(days=days))
+    start = utc_iso(rng.start) if rng and rng.start else ""
+    end = utc_iso(rng.end) if rng and rng.end else "~"
+    everyone = _customers(conn, currency)
+    twice_median = _twice_median([row[3] for row in everyone])
+    quiet = [row for row in everyone if row[4] < cutoff and start <= row[1] < end]
+    ids = json.dumps([row[0] for row in quiet])
+    details = {
+        r[0]: r
+        for r in conn.execute(
+            "SELECT id, name, email, phone, status FROM contacts WHERE id IN (SELECT value FROM json_each(?))", (ids,)
+        )
+    }
+    local = buckets.LocalDays(now)
+    today = local.ordinal(utc_iso(now))
+    rows = []
+    for contact_id, last_purchase, orders, spent, last_contact in quiet:
+        d = details[contact_id]
+        action = WIN_BACK if orders >= 2 or 2 * spent > twice_median else PURGE
+        rows.append(
+            {
+                "id": contact_id,
+                "name": d[1],
+                "email": d[2],
+                "phone": d[3],
+                "status": d[4],
+                "last_purchase_at": last_purchase,
+                "last_contact_at": last_contact,
+                "days_since_contact": today - local.ordinal(last_contact),
+                "orders": orders,
+                "lifetime_spend": to_decimal(spent),
+                "currency": currency,
+                "action": action,
+            }
+        )
+    rows.sort(key=lambda r: (r["action"] != WIN_BACK, -r["lifetime_spend"], r["id"]))
+    win_back = sum(1 for r in rows if r["action"] == WIN_BACK)
+    summary = {
+        "days": days,
+        "cutoff": cutoff,
+        "customers": len(everyone),
+        "dormant": len(rows),
+        "dormant_share": buckets.rate(len(rows), len(everyone)),
+        "win_back": win_back,
+        "purge": len(rows) - win_back,
+        "median_lifetime_spend": _half_money(twice_median) if everyone else None,
+        "currency": currency,
+        "segment_expression": expression(days, rng, now),
+    }
+    return {"rows": rows, "summary": summary}
+
+
+def count(conn: sqlite3.Connection, *, now: datetime, days: int = 180) -> int:
+    """How many dormant customers (the dashboard's figure), without building rows."""
+    cutoff = utc_iso(now - timedelta(days=days))
+    return conn.execute(
+        """SELECT count(*) FROM (SELECT DISTINCT contact_id FROM interactions WHERE kind = 'purchase') p
+           WHERE p.contact_id NOT IN (SELECT id FROM contacts WHERE kind <> 'person')
+             AND NOT EXISTS (SELECT 1 FROM interactions i WHERE i.contact_id = p.contact_id AND i.happened_at >= ?)""",
+        (cutoff,),
+    ).fetchone()[0]

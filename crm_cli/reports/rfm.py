@@ -1,0 +1,251 @@
+"""Best customers: RFM scores, segments, lifetime value and average order value.
+
+- Customers: persons with at least one purchase in the range (--from/--to; default all history).
+- R (recency): days from the last purchase to the end of the range (default today), fewer is better.
+  F (frequency): purchases (all currencies). M (monetary): revenue in the default currency
+  (settings.default_currency; purchases in other currencies count for F and R, never summed into M).
+- Scores 1-5 by quintile, ties shared: p = (customers with a worse value + half of those with the
+  same value) / customers, score = 1 + floor(5 p) (5 at most). So equal values always get the same
+  score, a tie straddling a quintile boundary takes the score of its middle, and when every customer
+  has the same value (or there is only one customer) everyone scores 3.
+- Segments, first rule that matches (FM = (F + M) / 2):
+  champions R>=4 and FM>=4 · new R>=4 and exactly one purchase · loyal R>=3 and FM>=3 ·
+  potential loyalists R>=3 · can't lose R=1 and FM>=4 · at risk R<=2 and FM>=3 · hibernating R=2 ·
+  lost R=1.
+- Lifetime value: all-time revenue in the default currency (whatever the range);
+  average order value: revenue / purchases in the default currency, rounded to the thousandth.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date, datetime, timedelta
+
+from crm_cli import periods, settings
+from crm_cli.db import utc_iso
+from crm_cli.errors import InvalidInput
+from crm_cli.money import to_decimal
+from crm_cli.reports import buckets
+from crm_cli.text import normalize
+
+SEGMENTS = (
+    ("champions", "R>=4 and FM>=4: bought recently, often and much"),
+    ("loyal", "R>=3 and FM>=3: buy regularly"),
+    ("potential loyalists", "R>=3, the rest: recent, not yet frequent"),
+    ("new", "R>=4 and exactly one purchase"),
+    ("at risk", "R<=2 and FM>=3: were good customers, slipping away"),
+    ("can't lose", "R=1 and FM>=4: were the best, gone quiet"),
+    ("hibernating", "R=2, the rest: low and long ago"),
+    ("lost", "R=1, the rest: lowest recency and value"),
+)
+NAMES = [name for name, _ in SEGMENTS]
+CLI_NAMES = [name.replace("'", "").replace(" ", "-") for name in NAMES]  # at-risk, cant-lose …
+
+
+def segment_of(r: int, f: int, m: int, orders: int) -> str:
+    fm = (f + m) / 2
+    if r >= 4 and fm >= 4:
+        return "champions"
+    if r >= 4 and orders == 1:
+        return "new"
+    if r >= 3 and fm >= 3:
+        return "loyal"
+    if r >= 3:
+        return "potential loyalists"
+    if r == 1 and fm >= 4:
+        return "can't lose"
+    if fm >= 3:
+        return "at risk"
+    if r == 2:
+        return "hibernating"
+    return "lost"
+
+
+def segment_name(raw: str) -> str:
+    """`champions`, `at-risk`, `cant-lose`, "can't lose", `Potential_Loyalists` -> the canonical name."""
+    key = normalize(raw or "").replace("'", "").replace("’", "").replace("-", " ").replace("_", " ")
+    key = " ".join(key.split())
+    for name in [*NAMES, "all"]:
+        if key == name.replace("'", ""):
+            return name
+    choices = ", ".join(CLI_NAMES)
+    raise InvalidInput(f"unknown segment {raw!r}; choose one of: {choices}, all")
+
+
+def quintile_scores(values: list) -> list[int]:
+    """Score each value 1-5 by its mid-rank percentile (higher value -> higher score); ties share."""
+    from collections import Counter
+
+    n = len(values)
+    counts = Counter(values)
+    score, below = {}, 0
+    for v in sorted(counts):
+        same = counts[v]
+        # p = (below + same/2) / n; score = 1 + floor(5p), in integers to avoid float edges
+        score[v] = min(5, 1 + (5 * (2 * below + same)) // (2 * n))
+        below += same
+    return [score[v] for v in values]
+
+
+class Customers:
+    """Per-customer aggregates and scores as parallel lists (100k customers: dicts cost too much)."""
+
+    def __init__(self, conn: sqlite3.Connection, now: datetime, rng: periods.Range | None):
+        rng = rng or periods.Range(None, None)
+        self.currency = settings.default_currency(conn)
+        clause, params = rng.sql("happened_at")
+        rows = conn.execute(
+            f"""SELECT contact_id, max(happened_at), count(*),
+                       sum(CASE WHEN currency = ? THEN amount ELSE 0 END), sum(currency = ?)
+                FROM interactions
+                WHERE kind = 'purchase' AND {clause}
+                  AND contact_id NOT IN (SELECT id FROM contacts WHERE kind <> 'person')
+                GROUP BY contact_id""",
+            [self.currency, self.currency, *params],
+        ).fetchall()
+        days = buckets.LocalDays(now)
+        end = rng.end - timedelta(seconds=1) if rng.end else now
+        reference = days.ordinal(utc_iso(end))
+        ordinal = days.ordinal
+        self.ids = [row[0] for row in rows]
+        self.last = [row[1] for row in rows]
+        self.recency = [max(0, reference - ordinal(row[1])) for row in rows]
+        self.orders = [row[2] for row in rows]
+        self.revenue = [row[3] or 0 for row in rows]
+        self.own_orders = [row[4] or 0 for row in rows]
+        self.r = quintile_scores([-d for d in self.recency])
+        self.f = quintile_scores(self.orders)
+        self.m = quintile_scores(self.revenue)
+        table: dict = {}
+        segment = []
+        for r, f, m, n in zip(self.r, self.f, self.m, self.orders, strict=True):
+            key = (r, f, m, n == 1)
+            name = table.get(key)
+            if name is None:
+                name = table[key] = segment_of(r, f, m, n)
+            segment.append(name)
+        self.segment = segment
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def customers(conn: sqlite3.Connection, *, now: datetime, rng: periods.Range | None = None) -> list[dict]:
+    """One row per customer with R/F/M scores and segment (tests and small uses; see Customers)."""
+    c = Customers(conn, now, rng)
+    return [
+        {
+            "id": c.ids[i],
+            "last_purchase_at": c.last[i],
+            "recency_days": c.recency[i],
+            "orders": c.orders[i],
+            "revenue": to_decimal(c.revenue[i]),
+            "r": c.r[i],
+            "f": c.f[i],
+            "m": c.m[i],
+            "rfm": f"{c.r[i]}{c.f[i]}{c.m[i]}",
+            "segment": c.segment[i],
+        }
+        for i in range(len(c))
+    ]
+
+
+def _avg(total: int, count: int):
+    if not count:
+        return None
+    return to_decimal((2 * total + count) // (2 * count))
+
+
+def segments(conn: sqlite3.Connection, *, now: datetime, rng: periods.Range | None = None) -> list[dict]:
+    """Counts and revenue per segment, every segment listed (in the documented order)."""
+    c = Customers(conn, now, rng)
+    stats = {name: [0, 0, 0, 0, 0] for name in NAMES}  # customers, revenue, orders, own orders, recency
+    for name, revenue, orders, own, recency in zip(
+        c.segment, c.revenue, c.orders, c.own_orders, c.recency, strict=True
+    ):
+        s = stats[name]
+        s[0] += 1
+        s[1] += revenue
+        s[2] += orders
+        s[3] += own
+        s[4] += recency
+    total_revenue = sum(c.revenue)
+    result = []
+    for name, rule in SEGMENTS:
+        count, revenue, orders, own, recency = stats[name]
+        result.append(
+            {
+                "segment": name,
+                "customers": count,
+                "share": buckets.rate(count, len(c)),
+                "revenue": to_decimal(revenue),
+                "currency": c.currency,
+                "revenue_share": buckets.rate(revenue, total_revenue),
+                "orders": orders,
+                "avg_order_value": _avg(revenue, own),
+                "avg_recency_days": round(recency / count, 1) if count else None,
+                "rule": rule,
+            }
+        )
+    return result
+
+
+def segment_members(
+    conn: sqlite3.Connection, name: str, *, now: datetime, rng: periods.Range | None = None
+) -> list[dict]:
+    """The customers of one segment (or "all"), biggest revenue first, with contact details."""
+    import json
+
+    rng = rng or periods.Range(None, None)
+    c = Customers(conn, now, rng)
+    chosen = [i for i in range(len(c)) if name == "all" or c.segment[i] == name]
+    ids = json.dumps([c.ids[i] for i in chosen])
+    details = {
+        r[0]: r
+        for r in conn.execute(
+            "SELECT id, name, email, phone FROM contacts WHERE id IN (SELECT value FROM json_each(?))", (ids,)
+        )
+    }
+    lifetime = None
+    if rng.start or rng.end:
+        lifetime = dict(
+            conn.execute(
+                """SELECT contact_id, sum(amount) FROM interactions
+                   WHERE kind = 'purchase' AND currency = ? AND contact_id IN (SELECT value FROM json_each(?))
+                   GROUP BY contact_id""",
+                (c.currency, ids),
+            ).fetchall()
+        )
+    chosen.sort(key=lambda i: (-c.revenue[i], -c.orders[i], c.ids[i]))
+    result = []
+    for i in chosen:
+        contact_id = c.ids[i]
+        d = details[contact_id]
+        revenue = c.revenue[i]
+        result.append(
+            {
+                "id": contact_id,
+                "name": d[1],
+                "email": d[2],
+                "phone": d[3],
+                "segment": c.segment[i],
+                "r": c.r[i],
+                "f": c.f[i],
+                "m": c.m[i],
+                "rfm": f"{c.r[i]}{c.f[i]}{c.m[i]}",
+                "recency_days": c.recency[i],
+                "last_purchase_at": c.last[i],
+                "orders": c.orders[i],
+                "revenue": to_decimal(revenue),
+                "avg_order_value": _avg(revenue, c.own_orders[i]),
+                "lifetime_value": to_decimal(lifetime.get(contact_id, 0) if lifetime is not None else revenue),
+                "currency": c.currency,
+            }
+        )
+    return result
+
+
+def as_of(rng: periods.Range | None, now: datetime) -> date:
+    """The day recency is measured to."""
+    end = rng.end - timedelta(seconds=1) if rng and rng.end else now
+    return buckets.LocalDays(now).day(utc_iso(end))
