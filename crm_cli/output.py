@@ -39,8 +39,9 @@ class Column:
 # Values
 
 
-def json_value(value):
-    """Decimal -> exact JSON number: int when integral, float when its repr is exact, else str."""
+def _scalar(value):
+    """json's `default` hook. Decimal -> exact JSON number: int when integral, float when its
+    shortest repr is the same decimal (<= 15 significant digits), else a string."""
     if isinstance(value, Decimal):
         if value == value.to_integral_value():
             return int(value)
@@ -49,15 +50,23 @@ def json_value(value):
         return str(value)
     if isinstance(value, datetime | date):
         return value.isoformat()
-    if isinstance(value, dict):
-        return {k: json_value(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_value(v) for v in value]
-    return value
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def dumps(doc, *, indent: int | None = 2) -> str:
-    return json.dumps(json_value(doc), ensure_ascii=False, indent=indent)
+    return json.dumps(doc, ensure_ascii=False, indent=indent, default=_scalar)
+
+
+def _write_json_array(out, rows: Iterable[dict]) -> None:
+    """A JSON array with one compact object per line: readable, streamed, and fast (the C encoder
+    only runs without indent; indent=2 made 50k rows take seconds)."""
+    out.write("[")
+    first = True
+    for row in rows:
+        out.write("\n" if first else ",\n")
+        out.write(json.dumps(row, ensure_ascii=False, default=_scalar))
+        first = False
+    out.write("\n]\n" if not first else "]\n")
 
 
 def plain(value, column: Column | None = None) -> str:
@@ -67,7 +76,7 @@ def plain(value, column: Column | None = None) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, Decimal):
-        return str(json_value(value))
+        return str(_scalar(value))
     if isinstance(value, list | tuple):
         return ",".join(plain(v) for v in value)
     if isinstance(value, dict):
@@ -152,7 +161,7 @@ def emit_rows(
     fmt = output_format()
     out = _stdout()
     if fmt == "json":
-        out.write(dumps(list(rows)) + "\n")
+        _write_json_array(out, rows)
     elif fmt == "ndjson":
         for row in rows:
             out.write(dumps(row, indent=None) + "\n")
