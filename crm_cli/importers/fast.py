@@ -21,15 +21,17 @@ from functools import cache
 _LOCAL = r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _EMAIL = re.compile(rf"({_LOCAL})@((?:{_LABEL}\.)+[a-z]{{2,63}})")
-_SPECIAL: set[str] | None = None
+_SPECIAL: tuple[set[str], int] | None = None
 
 
-def _special_domains() -> set[str]:
+def _special_domains() -> tuple[set[str], int]:
+    """email-validator's special-use domains, and how many labels the longest has."""
     global _SPECIAL
     if _SPECIAL is None:
         import email_validator
 
-        _SPECIAL = set(email_validator.SPECIAL_USE_DOMAIN_NAMES)
+        names = set(email_validator.SPECIAL_USE_DOMAIN_NAMES)
+        _SPECIAL = (names, max(n.count(".") + 1 for n in names))
     return _SPECIAL
 
 
@@ -44,11 +46,11 @@ def email(text: str) -> str | None:
     local, domain = m[1], m[2]
     if len(local) > 64 or len(domain) > 253:
         return None
+    if "--" in domain:
+        return None  # punycode and the library's "ab--" rule: leave to the library
+    special, depth = _special_domains()
     labels = domain.split(".")
-    if any(len(label) > 3 and label[2:4] == "--" for label in labels):
-        return None  # punycode rules: leave to the library
-    special = _special_domains()
-    for i in range(len(labels)):
+    for i in range(max(0, len(labels) - depth), len(labels)):
         if ".".join(labels[i:]) in special:
             return None
     return lowered
@@ -62,7 +64,7 @@ _SEPARATORS = str.maketrans("", "", " -")
 
 
 class _Region:
-    __slots__ = ("cc", "prefix", "prefix_re", "idd_re", "general", "types")
+    __slots__ = ("cc", "prefix", "prefix_re", "idd_re", "general", "types", "by_length")
 
     def __init__(self, meta):
         self.cc = str(meta.country_code)
@@ -88,11 +90,18 @@ class _Region:
             meta.mobile,
         ]
         self.types = [d for d in (_desc(t) for t in types) if d is not None]
+        self.by_length: dict[int, re.Pattern | None] = {}
 
     def valid(self, nsn: str) -> bool:
+        """_number_type_helper(nsn) != UNKNOWN: the general pattern and any type's pattern match."""
         if self.general is None or not _matches(self.general, nsn):
             return False
-        return any(_matches(d, nsn) for d in self.types)
+        size = len(nsn)
+        if size not in self.by_length:
+            patterns = [p.pattern for lengths, p in self.types if not lengths or size in lengths]
+            self.by_length[size] = re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
+        combined = self.by_length[size]
+        return combined is not None and combined.fullmatch(nsn) is not None
 
 
 def _desc(desc):

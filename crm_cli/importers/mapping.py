@@ -311,7 +311,7 @@ def recognise(header: str) -> tuple[str, str, int] | None:
     if not key:
         return None
     if key in _EXACT:
-        return _EXACT[key], "", 0
+        return _EXACT[key], "", -1 if key in ("mobilephone", "mobile", "primaryphone", "cellphone") else 0
     if key.startswith(("field", "custom")) and ":" in header:
         return "custom:" + custom_key(header.split(":", 1)[1]), "", 0
     for pattern, target in _PATTERNS:
