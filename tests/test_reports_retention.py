@@ -174,11 +174,13 @@ def test_matches_a_naive_computation_on_random_data(crm, db_path):
     """The fast single pass agrees with the obvious per-purchase computation (local dates per row)."""
     conn = open_fresh(crm, db_path)
     rnd = random.Random(5)
+    conn.execute("BEGIN")
     ids = [person(conn, f"P{i}", kind="organization" if i % 17 == 0 else "person") for i in range(120)]
     start = datetime(2025, 1, 1, tzinfo=UTC)
     for _ in range(900):
         at = start + timedelta(seconds=rnd.randrange(0, 690 * 86400))
         buy(conn, rnd.choice(ids), at.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    conn.execute("COMMIT")
     persons = {r[0] for r in conn.execute("SELECT id FROM contacts WHERE kind = 'person'")}
     rows = conn.execute("SELECT contact_id, happened_at FROM interactions WHERE kind='purchase'").fetchall()
     for period in ("week", "month"):
