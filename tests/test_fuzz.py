@@ -18,6 +18,7 @@ from crm_cli.errors import CrmError
 
 NOW = datetime(2026, 11, 22, 9, tzinfo=UTC)
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+FUZZ_FILES = settings(FUZZ, max_examples=50)  # each example is a whole in-process import
 
 # Characters people actually type (and paste): Latin, Arabic letters and digits, Persian digits,
 # separators, quotes, signs, bidi marks, whitespace, and a few odd ones.
@@ -263,3 +264,84 @@ def test_sqlite_errors_never_escape_the_filter_builder(conn):
 def test_known_overflow_bugs(conn, call):
     with contextlib.suppress(CrmError):
         call(conn)
+
+
+# ---------------------------------------------------------------------------------------------
+# Importers: whatever file arrives, the import ends with a documented exit code and one error line.
+
+HEADERS = ["Name", "name", "Email", "E-mail 1 - Value", "Phone", "Mobile Phone", "Company", "City", "Tags",
+           "Notes", "First Name", "Last Name", "Birthday", "Status", "Source", "dnc", "Unknown", "\ufeffName",
+           ""]  # fmt: skip
+CELLS = st.one_of(
+    typed,
+    st.sampled_from(["sara@example.com", "SARA@EXAMPLE.COM", "+966501234567", "0501234567", "9.66501E+11",
+                     "'+966501234567", "=1+2", "vip;retail", "1990-03-15", "--0315", "31/02/2026", "customer",
+                     "yes", '"', '""', "\r", "a\nb", "x" * 300]),
+)  # fmt: skip
+
+
+def _csv_text(header, rows, delimiter):
+    def cell(value):
+        return '"' + value.replace('"', '""') + '"' if any(ch in value for ch in f'"\n\r{delimiter}') else value
+
+    lines = [delimiter.join(cell(h) for h in header)]
+    lines += [delimiter.join(cell(v) for v in row) for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+csv_files = st.builds(
+    lambda header, rows, delimiter, raw, encoding, cut: (_csv_text(header, rows, delimiter), raw, encoding, cut),
+    st.lists(st.sampled_from(HEADERS), min_size=1, max_size=6),
+    st.lists(st.lists(CELLS, max_size=7), max_size=5),
+    st.sampled_from([",", ";", "\t", "|"]),
+    st.booleans(),
+    st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "cp1256", "latin-1"]),
+    st.integers(0, 400),
+)
+
+VCARD_LINES = ["BEGIN:VCARD", "END:VCARD", "VERSION:2.1", "VERSION:3.0", "VERSION:4.0", "FN:سارة الحداد",
+               "N:Haddad;Sara;;;", "EMAIL;TYPE=INTERNET:sara@example.com", "EMAIL:broken@", "TEL;CELL:+966501234567",
+               "item1.TEL:0501234567", "item1.X-ABLabel:work", "BDAY:--0315", "BDAY:1445-09-15",
+               "FN;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:=D8=B3=D8=A7=D8=B1=D8=A9", "NOTE:line one\\nline two",
+               " folded continuation", "PHOTO;ENCODING=b;TYPE=JPEG:AAAA", "ORG:Acme;Sales", "CATEGORIES:vip,retail",
+               "X-UNKNOWN:?", ":", "FN:", "BEGIN:VCARD", "=", "FN;ENCODING=QUOTED-PRINTABLE:=E2=80=", ""]  # fmt: skip
+
+
+def _run_import(tmp_path_factory, data: bytes, suffix: str):
+    from tests.conftest import Crm
+
+    folder = tmp_path_factory.getbasetemp() / "fuzz-import"
+    folder.mkdir(exist_ok=True)
+    path = folder / f"input{suffix}"
+    path.write_bytes(data)
+    result = Crm()("contact", "import", str(path), "--dry-run", "--db", str(folder / "fuzz.db"))
+    assert result.exit_code in (0, 2, 3, 4), (result.exit_code, result.stderr[-500:])
+    assert "Traceback" not in result.stderr and "unexpected error" not in result.stderr, result.stderr[-500:]
+    if result.exit_code:
+        assert result.stderr.splitlines()[-1].startswith("crm: ")
+
+
+@FUZZ_FILES
+@given(csv_files)
+def test_csv_import_files(tmp_path_factory, spec):
+    text_, raw, encoding, cut = spec
+    try:
+        data = text_.encode(encoding)
+    except UnicodeEncodeError:
+        data = text_.encode("utf-8")
+    if raw:
+        data = data[: max(1, len(data) - cut)]  # truncated mid-row, maybe mid-character
+    _run_import(tmp_path_factory, data, ".csv")
+
+
+@FUZZ_FILES
+@given(st.lists(st.sampled_from(VCARD_LINES), max_size=14), st.sampled_from(["\n", "\r\n"]), st.binary(max_size=20))
+def test_vcard_import_files(tmp_path_factory, lines, newline, junk):
+    data = newline.join(lines).encode("utf-8") + junk
+    _run_import(tmp_path_factory, data, ".vcf")
+
+
+@FUZZ_FILES
+@given(st.binary(max_size=300), st.sampled_from([".csv", ".vcf", ".json", ".ndjson", ".tsv"]))
+def test_arbitrary_bytes(tmp_path_factory, data, suffix):
+    _run_import(tmp_path_factory, data, suffix)
