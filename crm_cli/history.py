@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
 
 from crm_cli import db
 from crm_cli.errors import Conflict, CrmError, InvalidInput, NotFound
@@ -255,10 +254,6 @@ def latest_undoable(conn: sqlite3.Connection) -> int:
     raise NotFound("nothing to undo")
 
 
-def _keys(rows: Iterable[sqlite3.Row]) -> set[tuple[str, str]]:
-    return {(r["tbl"], r["row_id"]) for r in rows}
-
-
 def check_undoable(conn: sqlite3.Connection, change_id: int) -> list[sqlite3.Row]:
     """The change's rows, or a clear refusal: forget, already undone, erased details, or a later change
     that touched the same records."""
@@ -282,7 +277,7 @@ def check_undoable(conn: sqlite3.Connection, change_id: int) -> list[sqlite3.Row
                 f"change {change_id} ({change['command']}) cannot be undone: its {r['tbl']} row {r['row_id']} "
                 "was erased by `contact forget`"
             )
-    blocker = _later_conflict(conn, change_id, rows)
+    blocker = _later_conflict(conn, change_id)
     if blocker:
         raise NotUndoable(
             f"cannot undo change {change_id} ({change['command']}): later change {blocker['id']} "
@@ -298,30 +293,28 @@ def _neutral(conn: sqlite3.Connection, later: sqlite3.Row, change_id: int) -> bo
     return bool(later["undoes"] and later["undoes"] > change_id)
 
 
-def _later_conflict(conn: sqlite3.Connection, change_id: int, rows: list[sqlite3.Row]) -> sqlite3.Row | None:
-    keys = _keys(rows)
-    inserted = {k for k in keys if any(r["op"] == "insert" and (r["tbl"], r["row_id"]) == k for r in rows)}
-    candidates: set[int] = set()
-    for tbl, row_id in keys:
-        candidates |= {
-            r[0]
-            for r in conn.execute(
-                "SELECT DISTINCT change_id FROM change_rows WHERE tbl = ? AND row_id = ? AND change_id > ?",
-                (tbl, row_id, change_id),
-            )
-        }
+def _later_conflict(conn: sqlite3.Connection, change_id: int) -> sqlite3.Row | None:
+    # Later changes that touched one of this change's rows (set-based: an import holds 100k rows).
+    candidates = {
+        r[0]
+        for r in conn.execute(
+            """SELECT DISTINCT later.change_id FROM change_rows mine
+               JOIN change_rows later ON later.tbl = mine.tbl AND later.row_id = mine.row_id
+              WHERE mine.change_id = ? AND later.change_id > ?""",
+            (change_id, change_id),
+        )
+    }
     # Rows added later under a parent this change created: undoing would delete them too (cascade).
     for column, parent in PARENT_COLUMNS.items():
-        parents = sorted(int(row_id) for tbl, row_id in inserted if tbl == parent)
-        if not parents:
-            continue
         candidates |= {
             r[0]
             for r in conn.execute(
-                f"SELECT DISTINCT change_id FROM change_rows WHERE change_id > ? AND "
-                f"coalesce(json_extract(after, '$.{column}'), json_extract(before, '$.{column}')) "
-                f"IN (SELECT value FROM json_each(?))",
-                (change_id, json.dumps(parents)),
+                f"""SELECT DISTINCT change_id FROM change_rows
+                     WHERE change_id > ?
+                       AND coalesce(json_extract(after, '$.{column}'), json_extract(before, '$.{column}')) IN
+                           (SELECT CAST(row_id AS INTEGER) FROM change_rows
+                             WHERE change_id = ? AND tbl = ? AND op = 'insert')""",
+                (change_id, change_id, parent),
             )
         }
     for later_id in sorted(candidates):
@@ -360,6 +353,31 @@ def _revert_row(conn: sqlite3.Connection, row: sqlite3.Row, columns: dict[str, l
         conn.execute(f"UPDATE {table} SET {assignments} WHERE {key} = ?", [*sets.values(), row_id])
 
 
+def _revert_all(conn: sqlite3.Connection, rows: list[sqlite3.Row], columns: dict[str, list[str]]) -> None:
+    """Reverse order; a run of inserts into one table (an import) is deleted in one statement."""
+    batch: list[str] = []
+    batch_table = None
+
+    def flush() -> None:
+        if batch:
+            key = db.AUDITED[batch_table]
+            conn.execute(
+                f"DELETE FROM {batch_table} WHERE {key} IN (SELECT value FROM json_each(?))", (json.dumps(batch),)
+            )
+            batch.clear()
+
+    for row in reversed(rows):
+        if row["op"] == "insert" and row["tbl"] in db.AUDITED:
+            if row["tbl"] != batch_table:
+                flush()
+                batch_table = row["tbl"]
+            batch.append(row["row_id"] if db.AUDITED[row["tbl"]] != "id" else int(row["row_id"]))
+            continue
+        flush()
+        _revert_row(conn, row, columns)
+    flush()
+
+
 def undo(conn: sqlite3.Connection, change_id: int | None = None) -> dict:
     """Revert one change as a new change; returns {"id": new change, "undoes", "command", "rows"}."""
     target = change_id if change_id is not None else latest_undoable(conn)
@@ -369,8 +387,7 @@ def undo(conn: sqlite3.Connection, change_id: int | None = None) -> dict:
     try:
         with db.write(conn, f"undo {target}") as new_id:
             conn.execute("PRAGMA defer_foreign_keys = ON")
-            for row in reversed(rows):
-                _revert_row(conn, row, columns)
+            _revert_all(conn, rows, columns)
             conn.execute("UPDATE changes SET undoes = ? WHERE id = ?", (target, new_id))
             conn.execute("UPDATE changes SET undone_by = ? WHERE id = ?", (new_id, target))
     except sqlite3.IntegrityError as exc:
