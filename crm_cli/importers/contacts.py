@@ -197,7 +197,7 @@ def unprotect(value: str) -> str:
 
 
 def email_key(raw: str, column: str) -> str:
-    text = strip_invisible(raw).strip().replace(" ", "")
+    text = (raw if raw.isascii() else strip_invisible(raw)).strip().replace(" ", "")
     key = fast.email(text)
     if key is not None:
         return key
@@ -210,7 +210,7 @@ def email_key(raw: str, column: str) -> str:
 
 
 def phone_key(raw: str, region: str | None, column: str) -> str:
-    text = ascii_digits(strip_invisible(raw)).strip().lstrip("'")
+    text = (raw if raw.isascii() else ascii_digits(strip_invisible(raw))).strip().lstrip("'")
     key = fast.phone(text, region)
     if key is not None:
         return key
@@ -267,7 +267,10 @@ def birthday(raw: str, now: datetime, order: str) -> str | None:
 def _split_many(value, pattern=_MULTI) -> list[str]:
     if isinstance(value, list | tuple):
         return [str(v) for v in value if v not in (None, "")]
-    return [v for v in pattern.split(str(value)) if v.strip()]
+    text = str(value)
+    if pattern is _MULTI and ":::" not in text:
+        return [text] if text.strip() else []
+    return [v for v in pattern.split(text) if v.strip()]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -506,7 +509,8 @@ class ContactImporter:
             key = phone_key(text, self.region, column)
             if key not in seen:
                 seen.add(key)
-                c.phones.append((key, ascii_digits(strip_invisible(text)).strip().lstrip("'"), label, column))
+                shown = text if text.isascii() else ascii_digits(strip_invisible(text))
+                c.phones.append((key, shown.strip().lstrip("'"), label, column))
         for raw, column in tags:
             tag = self._tag(raw, column)
             if tag and tag not in c.tags:
@@ -671,7 +675,7 @@ class ContactImporter:
         rows = []
         handles = []
         tags = []
-        for c in self.adds + new_orgs:
+        for c in new_orgs + self.adds:  # organisations first: people point at them (org_id)
             company = c.values.get("company")
             email = c.emails[0][0] if c.emails else None
             phone = c.phones[0][0] if c.phones else None
