@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -106,9 +107,15 @@ def human(value, column: Column, row: dict) -> str:
     return plain(value)
 
 
+_NEGATIVE_NUMBER = re.compile(r"-\d+(\.\d+)?")
+
+
 def spreadsheet_safe(text: str) -> str:
-    """OWASP CSV injection: a cell that a spreadsheet would run as a formula gets a leading '."""
-    return "'" + text if text.startswith(FORMULA_START) else text
+    """OWASP CSV injection: a cell that a spreadsheet would run as a formula gets a leading '.
+    A plain negative number (-0.25) is data, not a formula, and stays as it is."""
+    if text.startswith(FORMULA_START) and not _NEGATIVE_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
 
 
 # ---------------------------------------------------------------------------------------------

@@ -15,9 +15,10 @@ def test_json_money_is_exact():
 
 
 def test_spreadsheet_safe_cells():
-    for cell in ["=1+1", "+966", "-5", "@SUM(A1)", "\tx", "\rx"]:
+    for cell in ["=1+1", "+966", "-5+A1", "-A1", "@SUM(A1)", "\tx", "\rx", "-"]:
         assert output.spreadsheet_safe(cell) == "'" + cell
-    assert output.spreadsheet_safe("Sara") == "Sara"
+    for cell in ["Sara", "-5", "-0.25", "12"]:
+        assert output.spreadsheet_safe(cell) == cell
 
 
 def test_ndjson_lists_one_object_per_line(crm):
