@@ -34,6 +34,7 @@ import io
 import json
 import os
 import platform
+import resource
 import shutil
 import sqlite3
 import statistics
@@ -100,13 +101,18 @@ QUERIES = [
 # Measuring
 
 
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def measure(cmd: list[str] | str, *, runs: int, env=None, cwd=None, before=None, stdin=None) -> dict:
     """Median wall and CPU seconds of `runs` runs (stdout to /dev/null, i.e. piped, not a terminal)."""
     walls, cpus, codes = [], [], set()
     for _ in range(runs):
         if before:
             before()
-        usage = os.times()
+        usage = children_cpu()
         started = time.perf_counter()
         proc = subprocess.run(
             cmd,
@@ -118,8 +124,7 @@ def measure(cmd: list[str] | str, *, runs: int, env=None, cwd=None, before=None,
             stdin=stdin if stdin is not None else subprocess.DEVNULL,
         )
         walls.append(time.perf_counter() - started)
-        after = os.times()
-        cpus.append((after.children_user - usage.children_user) + (after.children_system - usage.children_system))
+        cpus.append(children_cpu() - usage)
         codes.add(proc.returncode)
         if proc.returncode != 0:
             return {"error": f"exit {proc.returncode}: {proc.stderr.decode(errors='replace').strip()[-300:]}"}
@@ -311,12 +316,11 @@ def section_startup(args, big: Path, log) -> list[dict]:
 def timed_callable(fn, *, runs: int) -> dict:
     walls, cpus = [], []
     for _ in range(runs):
-        usage = os.times()
+        usage = children_cpu()
         started = time.perf_counter()
         proc = fn()
         walls.append(time.perf_counter() - started)
-        after = os.times()
-        cpus.append((after.children_user - usage.children_user) + (after.children_system - usage.children_system))
+        cpus.append(children_cpu() - usage)
         if proc.returncode != 0:
             return {"error": f"exit {proc.returncode}"}
     return {"wall": statistics.median(walls), "cpu": statistics.median(cpus), "runs": runs}
@@ -364,7 +368,7 @@ def section_queries(args, dbs: dict[int, Path], log) -> list[dict]:
     rows = []
     # The start-up floor every crm command pays (Python, Typer, the command tree) and the shell does not:
     # shown so the SQL work can be compared on its own ("net").
-    floor = measure([*CRM, "--version"], runs=args.runs).get("wall", 0.0)
+    floor = measure([*CRM, "--version"], runs=args.runs).get("cpu", 0.0)
     tmp = Path(tempfile.mkdtemp(prefix="crm-sql-"))
     for label, cmd_args, needs in QUERIES:
         if needs:
@@ -395,8 +399,8 @@ def section_queries(args, dbs: dict[int, Path], log) -> list[dict]:
         r = row("queries", label, crm_result, f"same SQL in sqlite3 ({count} statements)", ref, goal=1.5,
                 goal_abs=1.0)  # fmt: skip
         r["floor"] = floor
-        if "wall" in crm_result and ref and ref.get("wall"):
-            r["net_ratio"] = max(0.0, crm_result["wall"] - floor) / ref["wall"]
+        if "cpu" in crm_result and ref and ref.get("cpu"):
+            r["net_ratio"] = max(0.0, crm_result["cpu"] - floor) / ref["cpu"]
         r["sizes"] = {str(k): v[0].get("wall") for k, v in per_size.items()}
         r["sizes_ref"] = {str(k): (v[1] or {}).get("wall") for k, v in per_size.items()}
         rows.append(r)
@@ -514,6 +518,8 @@ def row(section, name, result, ref_name, ref, *, goal=None, goal_abs=None) -> di
     r = {"section": section, "name": name, "result": result, "ref_name": ref_name, "ref": ref}
     if result and ref and "wall" in result and "wall" in (ref or {}):
         r["ratio"] = result["wall"] / ref["wall"] if ref["wall"] else None
+        if result.get("cpu") is not None and ref.get("cpu"):
+            r["cpu_ratio"] = result["cpu"] / ref["cpu"]
     r["goal"], r["goal_abs"] = goal, goal_abs
     return r
 
@@ -534,7 +540,7 @@ def verdict(r) -> str:
         return "ERROR: " + res["error"][:80]
     checks = []
     if r.get("goal") and r.get("ratio") is not None:
-        ratio = r["net_ratio"] if r.get("net_ratio") is not None else r["ratio"]
+        ratio = r.get("net_ratio", r.get("cpu_ratio", r["ratio"]))
         checks.append(ratio <= r["goal"])
     if r.get("goal_abs") and "wall" in res:
         checks.append(res["wall"] <= r["goal_abs"])
@@ -563,9 +569,9 @@ def render(rows: list[dict], sizes: list[int], markdown: bool) -> str:
     for r in rows:
         by_section.setdefault(r["section"], []).append(r)
     for section, items in by_section.items():
-        header = ["benchmark", "crm s", "cpu s", "reference", "ref s", "ratio", "goal", "verdict"]
+        header = ["benchmark", "crm s", "cpu s", "reference", "ref s", "ratio", "cpu ratio", "goal", "verdict"]
         if section == "queries":
-            header.insert(header.index("ratio") + 1, "net ratio")
+            header.insert(header.index("cpu ratio") + 1, "net cpu ratio")
         if section == "queries" and len(sizes) > 1:
             header[1:1] = [f"crm s @{c}" for c in size_cols[:-1]]
         if section == "export":
@@ -573,9 +579,9 @@ def render(rows: list[dict], sizes: list[int], markdown: bool) -> str:
         table = []
         for r in items:
             if r.get("skipped"):
-                table.append([r["name"], "", "", "", "", "", "", "skipped: " + r["skipped"]])
+                table.append([r["name"], "", "", "", "", "", "", "", "skipped: " + r["skipped"]])
                 if section == "queries":
-                    table[-1].insert(6, "")
+                    table[-1].insert(7, "")
                 if section == "queries" and len(sizes) > 1:
                     table[-1][1:1] = [""] * (len(sizes) - 1)
                 if section == "export":
@@ -589,11 +595,12 @@ def render(rows: list[dict], sizes: list[int], markdown: bool) -> str:
                 r.get("ref_name") or "",
                 fmt(r.get("ref")) if r.get("ref_name") else "",
                 f"{r['ratio']:.2f}x" if r.get("ratio") is not None else "",
+                f"{r['cpu_ratio']:.2f}x" if r.get("cpu_ratio") is not None else "",
                 goal_text(r),
                 verdict(r),
             ]
             if section == "queries":
-                cells.insert(6, f"{r['net_ratio']:.2f}x" if r.get("net_ratio") is not None else "")
+                cells.insert(7, f"{r['net_ratio']:.2f}x" if r.get("net_ratio") is not None else "")
             if section == "queries" and len(sizes) > 1:
                 cells[1:1] = [
                     f"{r['sizes'].get(str(s)):.3f}" if r.get("sizes", {}).get(str(s)) else "" for s in sizes[:-1]
