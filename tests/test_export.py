@@ -115,3 +115,16 @@ def test_export_streams_from_the_cursor(crm, tmp_path, db_path):
     crm.ok("log", "export", "--format", "ndjson", "-o", str(target))
     lines = target.read_text().splitlines()
     assert len(lines) == 20000 and json.loads(lines[-1])["amount"] == 20
+
+
+def test_export_json_routes_one_reference_to_the_subject_export_and_filters_to_a_list(crm):
+    crm.ok("contact", "add", "Sara", "--email", "s@example.com", "--tag", "vip")
+    crm.ok("contact", "add", "Omar")
+    person = crm.ok("contact", "export", "sara", "--json").json()
+    assert person["contact"]["name"] == "Sara" and "interactions" in person
+    listed = crm.ok("contact", "export", "tag:vip", "--json").json()
+    assert [c["name"] for c in listed] == ["Sara"]
+    negated = crm.ok("contact", "export", "-tag:vip", "--format", "json").json()
+    assert [c["name"] for c in negated] == ["Omar"]
+    missing = crm("contact", "export", "nobody", "--json")
+    assert missing.exit_code == 3 and missing.stdout == ""

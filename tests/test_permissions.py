@@ -89,9 +89,9 @@ def test_files_crm_writes_are_owner_only(tmp_path, open_umask):
         proc = run_crm("backup", str(target), db=db)
         if proc.returncode == 0 and target.exists():
             written.append(target)
-    if "export-person" in help_text:
+    if "export" in help_text:
         target = tmp_path / "person.json"
-        proc = run_crm("contact", "export-person", "1", "--output", str(target), db=db)
+        proc = run_crm("contact", "export", "1", "--json", "--output", str(target), db=db)
         if proc.returncode == 0 and target.exists():
             written.append(target)
     for path in written:

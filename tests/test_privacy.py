@@ -133,7 +133,7 @@ def test_forget_refusals_write_nothing(crm, db_path):
 
 def test_subject_export_has_everything_held(crm, db_path):
     _setup(crm, db_path)
-    doc = crm.ok("contact", "export-person", "mh@example.com", "--json").json()
+    doc = crm.ok("contact", "export", "mh@example.com", "--json").json()
     assert doc["contact"]["name"] == NAME
     assert [h["key"] for h in doc["handles"]] == ["+966500001111", "mh@example.com"]
     assert doc["tags"] == ["vip"] and doc["fields"] == {"apartment": "Apt 7, Olaya"}
@@ -143,7 +143,7 @@ def test_subject_export_has_everything_held(crm, db_path):
     assert doc["campaigns"][0]["campaign"] == "Eid" and doc["campaigns"][0]["rendered_subject"] == "Hello Mohammed"
     commands = [c["command"] for c in doc["history"]]
     assert commands[-1] == f"contact add {NAME}" and "contact edit 1" in commands
-    assert crm("contact", "export-person", "nobody@example.com").exit_code == 3
+    assert crm("contact", "export", "nobody@example.com", "--json").exit_code == 3
 
 
 def test_subject_export_function_for_the_export_command():

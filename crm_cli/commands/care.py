@@ -1,4 +1,6 @@
-"""Data care: `crm history`, `crm undo`, and `crm contact duplicates|merge|forget|export-person`."""
+"""Data care: `crm history`, `crm undo`, and `crm contact duplicates|merge|forget`.
+
+(Everything held about one person comes out through `crm contact export REF --json`, in transfer.py.)"""
 
 from typing import Annotated
 
@@ -44,7 +46,6 @@ def register(app: typer.Typer) -> None:
     contact_app.command("duplicates")(duplicates)
     contact_app.command("merge")(merge)
     contact_app.command("forget")(forget)
-    contact_app.command("export-person")(export_person)
 
 
 def _now():
@@ -257,13 +258,3 @@ def forget(
         output.emit_doc(stats)
     else:
         output.emit_id(contact_id)
-
-
-@options(("json",))
-def export_person(ref: Annotated[str, typer.Argument(help="Id, e-mail, phone or part of the name.")]) -> None:
-    """Everything held about one person (subject access request), as JSON."""
-    from crm_cli import privacy
-
-    conn = open_db()
-    contact_id = contacts.resolve(conn, ref)
-    output.emit_doc(privacy.subject_export(conn, contact_id))

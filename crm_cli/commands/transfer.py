@@ -12,9 +12,9 @@ from typing import Annotated
 
 import typer
 
+from crm_cli import contacts, output
 from crm_cli import env as envmod
-from crm_cli import output
-from crm_cli.commands._common import confirm, open_db, options
+from crm_cli.commands._common import FilterCommand, confirm, open_db, options
 from crm_cli.errors import InvalidInput
 
 FileArg = Annotated[str, typer.Argument(help="File to import ('-' for stdin).")]
@@ -173,23 +173,54 @@ def contact_import(
 contact_import.__name__ = "import"
 
 
-@options(())
+@options(("json",))
 def contact_export(
     filter_: Filter = None,
-    fmt: Annotated[str, typer.Option("--format", help="csv, json, ndjson or vcard.")] = "csv",
+    fmt: Annotated[str | None, typer.Option("--format", help="csv (default), json, ndjson or vcard.")] = None,
     out: Out = None,
     excel: Excel = False,
     raw: Raw = False,
 ) -> None:
-    """Export contacts matching a filter (all people by default) as CSV, JSON, NDJSON or vCard."""
+    """Export contacts matching a filter (all people by default) as CSV, JSON, NDJSON or vCard.
+
+    `crm contact export REF --json` (one contact, no --format) gives everything held about that person.
+    """
     from crm_cli import exporters
 
     conn = open_db()
-    kind = exporters.check_format(fmt, exporters.CONTACT_FORMATS)
+    if output.output_format() == "json" and fmt is None and _is_single_reference(filter_):
+        _export_person(conn, filter_[0], out)
+        return
+    kind = exporters.check_format(
+        fmt or ("json" if output.output_format() == "json" else "csv"), exporters.CONTACT_FORMATS
+    )
     with exporters.open_output(out) as stream:
         count = exporters.export_contacts(conn, filter_ or [], fmt=kind, out=stream, now=_now(), raw=raw, excel=excel)
     if out:
         output.info(f"exported {count:,} contacts to {out}")
+
+
+def _is_single_reference(filter_: list[str] | None) -> bool:
+    """One bare word (an id, e-mail, phone or name), not filter syntax such as tag:vip or -word."""
+    from crm_cli import filters
+
+    if not filter_ or len(filter_) != 1:
+        return False
+    parsed = filters.parse(filter_)
+    return not parsed.terms and not parsed.negated_words
+
+
+def _export_person(conn, ref: str, out: str | None) -> None:
+    """Subject access: every record held about one person, as one JSON document."""
+    from crm_cli import exporters, privacy
+
+    doc = privacy.subject_export(conn, contacts.resolve(conn, ref))
+    if out is None:
+        output.emit_doc(doc)
+        return
+    with exporters.open_output(out) as stream:
+        stream.write(output.dumps(doc) + "\n")
+    output.info(f"wrote everything held about contact {doc['contact']['id']} to {out}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -455,7 +486,7 @@ def register(app: typer.Typer) -> None:
     app.command("export")(export_cmd)
     app.command("import")(import_cmd)
     contact_app.command("import")(contact_import)
-    contact_app.command("export")(contact_export)
+    contact_app.command("export", cls=FilterCommand)(contact_export)
     log_app.command("import")(log_import)
     log_app.command("export")(log_export)
     try:
