@@ -99,21 +99,45 @@ def import_contacts(conn: sqlite3.Connection, name: str, options: Options, *, no
     from crm_cli import db
     from crm_cli.importers.contacts import ContactImporter
 
-    src, records, mapping = open_records(name, options)
-    total_lines = src.text.count("\n") + 1
-    records = _with_progress(records, total_lines, options.progress)
-    importer = ContactImporter(conn, now=now, on_duplicate=options.on_duplicate, region=options.region)
-    label = "stdin" if name == "-" else Path(name).name
-    if options.dry_run:
-        result = importer.plan(records, mapping)
-        result.dry_run = True
-        _check(result, options)
+    with _no_gc():
+        src, records, mapping = open_records(name, options)
+        total_lines = src.text.count("\n") + 1
+        records = _with_progress(records, total_lines, options.progress)
+        importer = ContactImporter(conn, now=now, on_duplicate=options.on_duplicate, region=options.region)
+        label = "stdin" if name == "-" else Path(name).name
+        if options.dry_run:
+            result = importer.plan(records, mapping)
+            result.dry_run = True
+            _check(result, options)
+            return _finish(result, src, options)
+        with _fast_writes(conn), db.write(conn, f"contact import {label}"):
+            result = importer.plan(records, mapping)
+            _check(result, options)
+            importer.write()
         return _finish(result, src, options)
-    with _fast_writes(conn), db.write(conn, f"contact import {label}"):
-        result = importer.plan(records, mapping)
-        _check(result, options)
-        importer.write()
-    return _finish(result, src, options)
+
+
+class _no_gc:
+    """The cyclic garbage collector off while an import runs.
+
+    An import allocates a few container objects per row (records, candidates, row tuples) and frees
+    almost none until it ends, so the collector keeps scanning a growing heap for cycles that are not
+    there: about a third of the validation time of a 100k-row file. Nothing an import builds is cyclic
+    (plain reference counting frees it); the previous setting is restored afterwards."""
+
+    def __enter__(self):
+        import gc
+
+        self.was_enabled = gc.isenabled()
+        gc.disable()
+        return self
+
+    def __exit__(self, *exc):
+        import gc
+
+        if self.was_enabled:
+            gc.enable()
+        return False
 
 
 def _check(result, options: Options) -> None:

@@ -307,7 +307,8 @@ class ContactImporter:
         self._pending: dict[tuple[str, str], Candidate | int] = {}
         self._pending_names: dict[tuple[str, str], Candidate | int] = {}
         self._update_of: dict[int, Candidate] = {}
-        self._tag_cache: dict[str, str] = {}
+        self._tag_cache: dict[str, str | None] = {}
+        self._clean_cache: dict[str, str | None] = {}  # cities, companies, titles repeat
         self._custom_used: set[str] = set()
 
     # -- existing data ------------------------------------------------------------------------
@@ -492,11 +493,20 @@ class ContactImporter:
 
     def _build(self, record, name, texts, emails, phones, tags, custom, scalars) -> Candidate:
         c = Candidate(line=record.line, name=clean(name) or "", record=record)
+        cleaned = self._clean_cache
         for key, raw in texts.items():
             if key == "birthday":
                 c.values["birthday"] = birthday(str(raw), self.now, self.order)
-            else:
+            elif key == "notes":
                 c.values[key] = clean(str(raw))
+            else:
+                text = str(raw)
+                value = cleaned.get(text, cleaned)
+                if value is cleaned:
+                    value = clean(text)
+                    if len(cleaned) < 100_000:
+                        cleaned[text] = value
+                c.values[key] = value
         seen: set[str] = set()
         for raw, label, column in emails:
             key = email_key(str(raw), column)
@@ -564,15 +574,21 @@ class ContactImporter:
         return c
 
     def _tag(self, raw: str, column: str) -> str | None:
+        try:
+            return self._tag_cache[raw]  # tags repeat: the same few values on most rows
+        except (KeyError, TypeError):
+            pass
         text = str(raw).strip().lstrip("*").strip()
         if not text or normalize(text) in ("mycontacts", "my contacts", "starred"):
-            return None
-        if text not in self._tag_cache:
+            tag = None
+        else:
             try:
-                self._tag_cache[text] = core._tag(text)
+                tag = core._tag(text)
             except InvalidInput as exc:
                 raise RowError(column, exc.message) from None
-        return self._tag_cache[text]
+        if isinstance(raw, str):
+            self._tag_cache[raw] = tag
+        return tag
 
     def _decide(self, c: Candidate) -> None:
         """add, update, skip or refuse (RowError), matching by handle, else by exact name.
@@ -582,7 +598,8 @@ class ContactImporter:
         handles = self._existing_handles()
         existing: dict[int, str] = {}
         pending: Candidate | None = None
-        for kind, key, column in c.keys:
+        keys = c.keys
+        for kind, key, column in keys:
             owner = handles.get((kind, key))
             if owner is None:
                 owner = self._pending.get((kind, key))
@@ -590,7 +607,7 @@ class ContactImporter:
                 existing.setdefault(owner, f"{column} {key}")
             elif owner is not None:
                 pending = pending or owner
-        if not c.keys:
+        if not keys:
             name_key = (c.kind, _norm_cached(c.name))
             owner = self._existing_names().get(name_key)
             if owner is None:
@@ -615,7 +632,7 @@ class ContactImporter:
                 self._update_of[target] = c
                 self.updates.append((target, c))
                 self.result.updated += 1
-            self._claim(c, target)
+            self._claim(c, target, keys)
             return
         if pending is not None:
             if self.on_duplicate == "error":
@@ -624,20 +641,20 @@ class ContactImporter:
                 self.result.skipped += 1
             else:
                 _merge(pending, c)
-            self._claim(c, pending)
+            self._claim(c, pending, keys)
             return
         self.adds.append(c)
         self.result.added += 1
         if c.named_from:
             self.result.named += 1
-        self._claim(c, c)
+        self._claim(c, c, keys)
 
-    def _claim(self, c: Candidate, owner: Candidate | int) -> None:
+    def _claim(self, c: Candidate, owner: Candidate | int, keys: list) -> None:
         handles = self._existing_handles()
-        for kind, key, _ in c.keys:
+        for kind, key, _ in keys:
             if (kind, key) not in handles:
                 self._pending.setdefault((kind, key), owner)
-        if not c.keys:
+        if not keys:
             self._pending_names.setdefault((c.kind, _norm_cached(c.name)), owner)
 
     # -- phase 2 ------------------------------------------------------------------------------
