@@ -81,7 +81,7 @@ def test_crm_alone_is_the_dashboard(crm, business, db_path, monkeypatch):
 
 def test_summary_csv(crm, business):
     lines = crm.ok("report", "summary", "--csv").lines
-    assert lines[0] == "metric,value" and "revenue_change,'-0.25" in lines and "open_pipeline_USD,500" in lines
+    assert lines[0] == "metric,value" and "revenue_change,-0.25" in lines and "open_pipeline_USD,500" in lines
 
 
 def test_summary_empty_database(crm):
