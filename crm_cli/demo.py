@@ -340,7 +340,13 @@ class _Generator:
         source_weights = [w for _, w, _ in SOURCES]
         quality = {s: q for s, _, q in SOURCES}
         self.source_of: dict[int, str] = {}
-        created = sorted(self.start + self.span * (rng.random() ** 0.8) for _ in range(self.people))
+        # A quarter arrive in the first two months (the customer list the shop started with), so the early
+        # cohorts are large enough to show retention decaying; the rest join steadily, a little faster lately.
+        early = min(self.span, 60 * DAY)
+        created = sorted(
+            self.start + (early * rng.random() if rng.random() < 0.25 else self.span * rng.random() ** 0.9)
+            for _ in range(self.people)
+        )
         n_orgs = max(3, self.people // 40)
         first_id = self.base["contacts"] + 1
         self.org_ids = list(range(first_id, first_id + n_orgs))
