@@ -108,7 +108,13 @@ def _relative_day(text: str, today: date, raw: str) -> date | None:
     return None
 
 
+MAX_SPAN_DAYS = 200 * 366  # nobody plans or looks back further; larger numbers overflow date arithmetic
+
+
 def _shift(day: date, n: int, unit: str) -> date:
+    days = n * _UNIT_DAYS[unit] if unit in _UNIT_DAYS else n * _UNIT_MONTHS[unit] * 31
+    if abs(days) > MAX_SPAN_DAYS:
+        raise InvalidInput(f"{n}{unit} is too far from today; use a span under 200 years")
     if unit in _UNIT_DAYS:
         return day + timedelta(days=n * _UNIT_DAYS[unit])
     return _add_months(day, n * _UNIT_MONTHS[unit])
@@ -195,9 +201,10 @@ def parse_age(raw: str) -> timedelta:
     if not m or int(m["n"]) <= 0:
         raise InvalidInput(f"invalid period {raw!r}; use a number and a unit such as 14d, 2w, 6m or 1y")
     n, unit = int(m["n"]), m["unit"]
-    if unit in _UNIT_DAYS:
-        return timedelta(days=n * _UNIT_DAYS[unit])
-    return timedelta(days=round(n * _UNIT_MONTHS[unit] * 30.44))
+    days = n * _UNIT_DAYS[unit] if unit in _UNIT_DAYS else round(n * _UNIT_MONTHS[unit] * 30.44)
+    if days > MAX_SPAN_DAYS:
+        raise InvalidInput(f"invalid period {raw!r}: longer than 200 years")
+    return timedelta(days=days)
 
 
 def to_local(iso: str | None, with_time: bool = True) -> str:
