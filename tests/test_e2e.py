@@ -113,3 +113,25 @@ def test_errors_as_json(sh):
 def test_database_file_is_owner_only(sh):
     ok(sh("crm contact add Zed"))
     assert sh.db.stat().st_mode & 0o777 == 0o600
+
+
+def test_issue_5_example_block(sh, tmp_path):
+    """The reports issue's block: demo, dashboard, retention, champions, dormant -> segment -> list."""
+    report_help = sh("crm report --help").stdout
+    if not all(f"  {name} " in report_help for name in ("retention", "customers", "dormant", "summary")):
+        pytest.skip("the issue 5 reports are not all in this build")
+    db = tmp_path / "demo.db"
+    proc = sh(f"crm demo --db {db} --seed 7")
+    ok(proc)
+    assert proc.stdout == "" and "300 people" in proc.stderr
+    assert ok(sh(f"crm --db {db}")).strip()  # the dashboard
+    assert ok(sh(f"crm --db {db} report retention")).strip()
+    cohorts = json.loads(ok(sh(f"crm --db {db} report retention --json")))
+    assert cohorts and cohorts[0]
+    champions = ok(sh(f"crm --db {db} report customers --segment champions --csv")).splitlines()
+    assert len(champions) >= 2 and champions[0].startswith("id,")
+    ok(sh(f"crm --db {db} report dormant --days 180 --save-segment winback"))
+    winback = json.loads(ok(sh(f"crm --db {db} contact list segment:winback --json")))
+    assert len(winback) >= 5
+    bad = sh(f"crm --db {db} report retention --from 2026-13-01")
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "Traceback" not in bad.stderr
