@@ -102,9 +102,16 @@ def import_contacts(conn: sqlite3.Connection, name: str, options: Options, *, no
     with _no_gc():
         src, records, mapping = open_records(name, options)
         total_lines = src.text.count("\n") + 1
-        records = _with_progress(records, total_lines, options.progress)
         importer = ContactImporter(conn, now=now, on_duplicate=options.on_duplicate, region=options.region)
         label = "stdin" if name == "-" else Path(name).name
+        if not options.dry_run and _two_cores(options, total_lines):
+            records = list(records)
+            with _fast_writes(conn), db.write(conn, f"contact import {label}"):
+                result = importer.plan_and_write_forked(
+                    records, mapping, lambda result: _check(result, options), options.progress
+                )
+            return _finish(result, src, options)
+        records = _with_progress(records, total_lines, options.progress)
         if options.dry_run:
             result = importer.plan(records, mapping)
             result.dry_run = True
@@ -115,6 +122,24 @@ def import_contacts(conn: sqlite3.Connection, name: str, options: Options, *, no
             _check(result, options)
             importer.write()
         return _finish(result, src, options)
+
+
+STREAM_MIN_LINES = 20_000  # below this a second process costs more than it saves
+
+
+def _two_cores(options: Options, lines: int) -> bool:
+    """Validate in a forked child while this process writes (ContactImporter.plan_and_write_forked)?
+    Large files, skip/error duplicates (update merges later rows into earlier ones), a machine with
+    fork and a second core. CRM_IMPORT_STREAM_MIN_LINES overrides the size threshold (tests use 1)."""
+    import os
+
+    if options.on_duplicate not in ("skip", "error") or not hasattr(os, "fork"):
+        return False
+    try:
+        threshold = int(os.environ.get("CRM_IMPORT_STREAM_MIN_LINES", STREAM_MIN_LINES))
+    except ValueError:
+        threshold = STREAM_MIN_LINES
+    return lines >= threshold and (os.cpu_count() or 1) >= 2
 
 
 class _no_gc:

@@ -82,6 +82,8 @@ _CONTACT_COLUMNS = [
     "created_at",
     "updated_at",
 ]
+_HANDLE_COLUMNS = ["contact_id", "type", "value", "key", "label", "is_primary"]
+_STREAM_CHUNK = 2000  # records per chunk the validating child sends
 _CHUNK = 500  # rows per multi-row INSERT (x ~21 columns stays under SQLite's 32766 variables)
 
 
@@ -334,25 +336,29 @@ class ContactImporter:
         if mapping is not None:
             result.ignored = list(mapping.ignored)
         for record in records:
-            result.total += 1
-            issues: list[Issue] = []
-            try:
-                candidate = self.candidate(record, mapping)
-            except RowError as exc:
-                issues.append(Issue(record.line, exc.column, exc.reason, record.label))
-                candidate = None
-            if candidate is not None:
-                try:
-                    self._decide(candidate)
-                except RowError as exc:
-                    issues.append(Issue(record.line, exc.column, exc.reason, record.label))
-            if issues:
-                result.issues.extend(issues)
-                result.rejected += 1
-                result.rejected_records.append(record)
+            self._plan_one(record, mapping)
         if mapping is not None:
             result.custom_columns = [h for h in mapping.custom if h in self._custom_used]
         return result
+
+    def _plan_one(self, record: Record, mapping: Mapping | None) -> None:
+        result = self.result
+        result.total += 1
+        issues: list[Issue] = []
+        try:
+            candidate = self.candidate(record, mapping)
+        except RowError as exc:
+            issues.append(Issue(record.line, exc.column, exc.reason, record.label))
+            candidate = None
+        if candidate is not None:
+            try:
+                self._decide(candidate)
+            except RowError as exc:
+                issues.append(Issue(record.line, exc.column, exc.reason, record.label))
+        if issues:
+            result.issues.extend(issues)
+            result.rejected += 1
+            result.rejected_records.append(record)
 
     def candidate(self, record: Record, mapping: Mapping | None) -> Candidate:
         """One record -> a validated Candidate, or RowError naming the first bad column."""
@@ -668,6 +674,21 @@ class ContactImporter:
     def _bulk_insert(self) -> None:
         conn = self.conn
         base = conn.execute("SELECT coalesce(max(id), 0) FROM contacts").fetchone()[0] + 1
+        orgs, new_orgs = self._organisations(base)
+        rows: list[tuple] = []
+        handles: list[tuple] = []
+        tags: list[tuple] = []
+        for c in new_orgs + self.adds:  # organisations first: people point at them (org_id)
+            self._rows(c, _org_of(c, orgs), rows, handles, tags)
+        with _deferred_triggers(conn, {"contacts": "contacts_fts_ai"}):
+            _insert_many(conn, "contacts", _CONTACT_COLUMNS, rows)
+            _insert_many(conn, "contact_handles", _HANDLE_COLUMNS, handles)
+            _insert_many(conn, "tags", ["contact_id", "tag"], tags)
+
+    def _organisations(self, base: int) -> tuple[dict[str, int], list[Candidate]]:
+        """Give the new contacts their ids (base, base+1 … in file order) and find the organisation of
+        every company: an organisation row of the file, else an existing organisation, else a new one
+        (ids after the file's contacts, in order of first mention). -> (company key -> id, new orgs)."""
         orgs: dict[str, int] = {}
         new_orgs: list[Candidate] = []
         names = self._existing_names()
@@ -689,51 +710,194 @@ class ContactImporter:
                         new_orgs.append(org)
                         existing = org.id
                     orgs[key] = existing
-        rows = []
-        handles = []
-        tags = []
-        for c in new_orgs + self.adds:  # organisations first: people point at them (org_id)
-            company = c.values.get("company")
-            email = c.emails[0][0] if c.emails else None
-            phone = c.phones[0][0] if c.phones else None
-            name_key = norm(c.name)
-            rows.append(
-                (
-                    c.id,
-                    c.kind,
-                    c.name,
-                    orgs.get(_norm_cached(company)) if company and c.kind == "person" else None,
-                    company,
-                    c.values.get("title"),
-                    email,
-                    phone,
-                    c.values.get("address"),
-                    c.values.get("city"),
-                    c.values.get("country"),
-                    c.source,
-                    c.status or "lead",
-                    int(bool(c.dnc)),
-                    c.values.get("notes"),
-                    json.dumps(c.custom, ensure_ascii=False),
-                    c.every_days,
-                    c.values.get("birthday"),
-                    name_key,
-                    search_text(name_key, email, company, c.values.get("notes")),
-                    c.created_at or self.stamp,
-                    self.stamp,
-                )
+        return orgs, new_orgs
+
+    def _rows(self, c: Candidate, org_id: int | None, rows: list, handles: list, tags: list) -> None:
+        """The contacts row of c (with c.id and org_id), its handles rows and its tags rows."""
+        values = c.values
+        company = values.get("company")
+        notes = values.get("notes")
+        email = c.emails[0][0] if c.emails else None
+        phone = c.phones[0][0] if c.phones else None
+        name_key = norm(c.name)
+        cid = c.id
+        rows.append(
+            (
+                cid,
+                c.kind,
+                c.name,
+                org_id,
+                company,
+                values.get("title"),
+                email,
+                phone,
+                values.get("address"),
+                values.get("city"),
+                values.get("country"),
+                c.source,
+                c.status or "lead",
+                int(bool(c.dnc)),
+                notes,
+                json.dumps(c.custom, ensure_ascii=False) if c.custom else "{}",
+                c.every_days,
+                values.get("birthday"),
+                name_key,
+                search_text(name_key, email, company, notes),
+                c.created_at or self.stamp,
+                self.stamp,
             )
-            for i, (key, label, _) in enumerate(c.emails):
-                handles.append((c.id, "email", key, key, label, int(i == 0)))
-            for i, (key, value, label, _) in enumerate(c.phones):
-                handles.append((c.id, "phone", value, key, label, int(i == 0)))
-            tags += [(c.id, tag) for tag in c.tags]
-        with _deferred_triggers(conn, {"contacts": "contacts_fts_ai"}):
-            _insert_many(conn, "contacts", _CONTACT_COLUMNS, rows)
-            _insert_many(
-                conn, "contact_handles", ["contact_id", "type", "value", "key", "label", "is_primary"], handles
-            )
-            _insert_many(conn, "tags", ["contact_id", "tag"], tags)
+        )
+        primary = 1
+        for key, label, _ in c.emails:
+            handles.append((cid, "email", key, key, label, primary))
+            primary = 0
+        primary = 1
+        for key, value, label, _ in c.phones:
+            handles.append((cid, "phone", value, key, label, primary))
+            primary = 0
+        for tag in c.tags:
+            tags.append((cid, tag))
+
+    # -- phase 1 and 2 at once, on two cores -----------------------------------------------------
+
+    def plan_and_write_forked(self, records: list[Record], mapping: Mapping | None, check, progress=None) -> Result:
+        """plan() + write() with the validation in a forked child process while this one writes.
+
+        The child validates, matches and builds the rows of the file in chunks and sends them down a
+        pipe; this process (which owns the connection and its transaction) inserts each chunk while the
+        child works on the next one. Only for --on-duplicate skip/error (nothing written is changed by a
+        later row). The result is the same as plan() then write(), row for row:
+        - new contacts get base, base+1 … in file order, exactly as write() gives them;
+        - a person's organisation id is decided when the row is sent, assuming every row of the file is
+          added (new organisations after them, in order of first mention). At the end the child computes
+          the exact ids as write() does and sends the (few) corrections: rows were skipped or rejected, or
+          an organisation row later in the file claims a company;
+        - the audit rows and the FTS index are made at the end by the same INSERT … SELECT as write().
+        A child that fails in any way sends nothing usable: everything it caused is rolled back to a
+        savepoint and the import runs in this process (plan() then write()), which raises the same errors.
+        The child never touches the database (it shares no connection: it exits with os._exit).
+        """
+        import os
+        import pickle
+
+        conn = self.conn
+        self._existing_handles()
+        self._existing_names()
+        base = conn.execute("SELECT coalesce(max(id), 0) FROM contacts").fetchone()[0] + 1
+        read_fd, write_fd = os.pipe()
+        _widen_pipe(write_fd)
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child; its work is checked through the parent's results
+            os.close(read_fd)
+            code = 1
+            try:
+                with os.fdopen(write_fd, "wb") as out:
+                    self._child(records, mapping, base, out)
+                code = 0
+            except BaseException:
+                pass
+            finally:
+                os._exit(code)
+        os.close(write_fd)
+        conn.execute("SAVEPOINT contact_import_stream")
+        try:
+            deferred = _deferred_triggers(conn, {"contacts": "contacts_fts_ai"}, streamed={"contacts_fts_ai"})
+            with os.fdopen(read_fd, "rb") as inp, deferred:
+                while True:
+                    try:
+                        message = pickle.load(inp)
+                    except Exception:
+                        raise _ChildFailed() from None  # died or failed before its last message
+                    if message[0] != "rows":
+                        break
+                    _, rows, handles, tags, line, total = message
+                    _insert_many(conn, "contacts", _CONTACT_COLUMNS, rows)
+                    _insert_many(conn, "contact_handles", _HANDLE_COLUMNS, handles)
+                    _insert_many(conn, "tags", ["contact_id", "tag"], tags)
+                    _index_text(conn, rows, deferred)
+                    if progress is not None:
+                        progress(line, total)
+                _, result, org_rows, corrections = message
+                _insert_many(conn, "contacts", _CONTACT_COLUMNS, org_rows)
+                _index_text(conn, org_rows, deferred)
+                if corrections:
+                    _correct_orgs(conn, corrections)
+        except _ChildFailed:
+            conn.execute("ROLLBACK TO contact_import_stream")
+            conn.execute("RELEASE contact_import_stream")
+            _reap(pid)
+            self.__init__(conn, now=self.now, on_duplicate=self.on_duplicate, region=self.region)
+            result = self.plan(records, mapping)
+            check(result)
+            self.write()
+            return result
+        except BaseException:
+            _reap(pid)
+            raise
+        _reap(pid)
+        conn.execute("RELEASE contact_import_stream")
+        self.result = result
+        check(result)
+        return result
+
+    def _child(self, records, mapping, base: int, out) -> None:
+        import pickle
+
+        total = len(records)  # where new organisations' ids start, if every record is added
+        line_total = records[-1].line if records else 0
+        result = self.result
+        if mapping is not None:
+            result.ignored = list(mapping.ignored)
+        explicit: dict[str, int] = {}  # organisation rows of the file so far
+        new: dict[str, int] = {}  # companies that need a new organisation, by first mention
+        names = self._existing_names()
+        sent = 0
+        sent_org: list[int | None] = []
+
+        def flush(line: int) -> None:
+            nonlocal sent
+            rows: list[tuple] = []
+            handles: list[tuple] = []
+            tags: list[tuple] = []
+            for i in range(sent, len(self.adds)):
+                c = self.adds[i]
+                c.id = base + i
+                if c.kind == "organization":
+                    explicit.setdefault(_norm_cached(c.name), c.id)
+            for i in range(sent, len(self.adds)):
+                c = self.adds[i]
+                company = c.values.get("company")
+                org_id = None
+                if c.kind == "person" and company:
+                    key = _norm_cached(company)
+                    org_id = explicit.get(key)
+                    if org_id is None:
+                        org_id = names.get(("organization", key))
+                    if org_id is None:
+                        org_id = new.setdefault(key, base + total + len(new))
+                sent_org.append(org_id)
+                self._rows(c, org_id, rows, handles, tags)
+            sent = len(self.adds)
+            pickle.dump(("rows", rows, handles, tags, line, line_total), out, protocol=pickle.HIGHEST_PROTOCOL)
+
+        chunk = _STREAM_CHUNK
+        for n, record in enumerate(records, 1):
+            self._plan_one(record, mapping)
+            if n % chunk == 0:
+                flush(record.line)
+        flush(line_total)
+        if mapping is not None:
+            result.custom_columns = [h for h in mapping.custom if h in self._custom_used]
+        orgs, new_orgs = self._organisations(base)  # the exact ids, as write() gives them
+        org_rows: list[tuple] = []
+        for org in new_orgs:
+            self._rows(org, None, org_rows, [], [])
+        corrections = []
+        for c, was in zip(self.adds, sent_org, strict=True):
+            now = _org_of(c, orgs)
+            if now != was:
+                corrections.append((now, c.id))
+        pickle.dump(("end", result, org_rows, corrections), out, protocol=pickle.HIGHEST_PROTOCOL)
 
     def _apply_update(self, contact_id: int, c: Candidate) -> None:
         changes: dict[str, object] = {}
@@ -769,10 +933,11 @@ class _deferred_triggers:
     the triggers as they were. Triggers whose body is not one INSERT … VALUES keep firing per row.
     """
 
-    def __init__(self, conn: sqlite3.Connection, extra: dict[str, str]):
+    def __init__(self, conn: sqlite3.Connection, extra: dict[str, str], streamed: set[str] = frozenset()):
         self.conn = conn
         self.tables = ["contacts", "contact_handles", "tags"]
         self.extra = extra
+        self.streamed = streamed  # triggers whose work the caller does itself as it goes (see dropped())
         self.saved: list[tuple[str, str, str, int]] = []  # (table, trigger name, sql, rowid before)
 
     def __enter__(self):
@@ -789,9 +954,12 @@ class _deferred_triggers:
                     self.saved.append((table, name, row[0], start))
         return self
 
+    def dropped(self, name: str) -> bool:
+        return any(saved[1] == name for saved in self.saved)
+
     def __exit__(self, exc_type, *exc):
-        for table, _name, sql, start in self.saved:
-            if exc_type is None:
+        for table, name, sql, start in self.saved:
+            if exc_type is None and name not in self.streamed:
                 self.conn.execute(_trigger_select(sql, table), (start,))
             self.conn.execute(sql)
         return False
@@ -804,6 +972,57 @@ def _trigger_select(sql: str, table: str) -> str | None:
     if not m or ";" in m[2]:
         return None
     return f"{m[1]} SELECT {m[2]} FROM {table} AS new WHERE new.rowid > ? ORDER BY new.rowid"
+
+
+class _ChildFailed(Exception):
+    pass
+
+
+def _org_of(c: Candidate, orgs: dict[str, int]) -> int | None:
+    company = c.values.get("company")
+    return orgs.get(_norm_cached(company)) if company and c.kind == "person" else None
+
+
+def _correct_orgs(conn: sqlite3.Connection, corrections: list[tuple[int | None, int]]) -> None:
+    """Set org_id of rows inserted in this import (their audit rows are written later from the final
+    rows, so the update trigger is kept out of it: the import stays one insert per row)."""
+    name = "audit_contacts_update"
+    row = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", (name,)).fetchone()
+    if row:
+        conn.execute(f'DROP TRIGGER "{name}"')
+    conn.executemany("UPDATE contacts SET org_id = ? WHERE id = ?", corrections)
+    if row:
+        conn.execute(row[0])
+
+
+def _index_text(conn: sqlite3.Connection, rows: list[tuple], deferred: _deferred_triggers) -> None:
+    """What the dropped contacts_fts_ai trigger would have done for these rows (id, …, search_text)."""
+    if rows and deferred.dropped("contacts_fts_ai"):
+        conn.executemany("INSERT INTO contacts_fts (rowid, search_text) VALUES (?, ?)", [(r[0], r[19]) for r in rows])
+
+
+def _widen_pipe(fd: int) -> None:
+    """Room for a whole chunk in the pipe (Linux: 64 KiB by default, ~300 KiB needed), so the child
+    goes on validating while this process inserts the previous chunk instead of waiting for it."""
+    import fcntl
+
+    size = getattr(fcntl, "F_SETPIPE_SZ", None)
+    if size is None:
+        return
+    for wanted in (4 << 20, 1 << 20):
+        try:
+            fcntl.fcntl(fd, size, wanted)
+            return
+        except OSError:
+            continue
+
+
+def _reap(pid: int) -> None:
+    import contextlib
+    import os
+
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
 
 
 def _add_handle(conn, contact_id: int, kind: str, value: str, key: str, *, primary: bool) -> None:
