@@ -1,3 +1,3 @@
-from crm_cli.cli import main
+from crm_cli.launcher import main
 
 main()

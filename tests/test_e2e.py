@@ -90,9 +90,8 @@ def test_json_into_head_ends_quietly(sh):
         "crm log list --csv | head -2",
     ):
         proc = sh(f"set -o pipefail; {command}")
-        # Quiet is the contract (no BrokenPipeError traceback). Click ends a broken pipe met while
-        # streaming with exit 1, which a pipeline under pipefail sees; 0 or 141 (SIGPIPE) are also fine.
-        assert proc.returncode in (0, 1, 141), (command, proc.returncode)
+        # Quiet and successful: the reader leaving early is not a failure, even under pipefail.
+        assert proc.returncode == 0, (command, proc.returncode)
         assert proc.stderr == "", (command, proc.stderr)
         assert proc.stdout.strip()
 

@@ -27,6 +27,7 @@ def _worker(index: int, db_path: str, barrier, results) -> None:
     os.environ["CRM_DB"] = db_path
     # Build the click command tree once per worker (cli.run rebuilds it on every call, ~20 ms): the
     # commands, their connections and transactions are still the real ones.
+    cli._register()  # every group, as a bare `crm` would load
     tree = typer.main.get_command(cli.app)
     typer.main.get_command = lambda app: tree
     failures = []
