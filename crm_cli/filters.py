@@ -242,8 +242,17 @@ def _term_sql(term: Term, ctx: Context) -> tuple[str, list]:
         values = _values(value)
         return f"{a}.source IN ({','.join('?' * len(values))})", values
     if key in ("city", "company", "country"):
-        values = _values(value)
-        return f"crm_norm({a}.{key}) IN ({','.join('?' * len(values))})", values
+        # Normalise the distinct stored spellings once (a few hundred cities), then match the raw
+        # values: calling crm_norm() on every row made city:Riyadh 7x slower than its SQL.
+        wanted = set(_values(value))
+        raw = [
+            row[0]
+            for row in ctx.conn.execute(f"SELECT DISTINCT {key} FROM contacts WHERE {key} IS NOT NULL")
+            if normalize(row[0]) in wanted
+        ]
+        if not raw:
+            return "0", []
+        return f"{a}.{key} IN ({','.join('?' * len(raw))})", raw
     if key == "kind":
         v = normalize(value)
         if v == "any":
