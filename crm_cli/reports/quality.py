@@ -33,6 +33,8 @@ def _bad_phones(conn: sqlite3.Connection) -> dict[int, list[str]]:
     """contact id -> phone values that are not valid E.164 (older data, imports before validation)."""
     import phonenumbers
 
+    from crm_cli.importers import fast
+
     bad: dict[int, list[str]] = {}
     seen: dict[str, bool] = {}
     rows = conn.execute(
@@ -42,8 +44,9 @@ def _bad_phones(conn: sqlite3.Connection) -> dict[int, list[str]]:
     for contact_id, key in rows:
         ok = seen.get(key)
         if ok is None:
-            ok = False
-            if key.startswith("+"):
+            # The importer's fast path (proven to agree with phonenumbers) settles plain E.164 keys.
+            ok = fast.phone(key, None) == key
+            if not ok and key.startswith("+"):
                 try:
                     number = phonenumbers.parse(key, None)
                     ok = phonenumbers.is_valid_number(number) and (
