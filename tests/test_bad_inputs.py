@@ -130,12 +130,7 @@ CASES = [
 ]
 
 # Known, reported defects: the case states the right behaviour; strict xfail flags the fix.
-KNOWN = {
-    "import-bad-email": "the import prints the rejected row on its own line above the error line",
-    "import-truncated-quote": "an unterminated quote swallows the rest of the file into one field (exit 0)",
-    "import-enormous-field": "a 200,000-character field is imported as a name (PITFALLS: cap and report the row)",
-    "import-truncated-vcard": "a vCard without END:VCARD is imported (exit 0)",
-}
+KNOWN: dict[str, str] = {}
 
 
 def _write_files(folder: Path) -> None:

@@ -3,6 +3,7 @@ database the one-process import gives: same ids, organisations, handles, tags, a
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 from pathlib import Path
@@ -117,4 +118,15 @@ def test_a_child_that_fails_falls_back_to_one_process(crm, two, tmp_path, monkey
     monkeypatch.setattr(importer_mod.ContactImporter, "_child", broken_child)
     one, other, forks = _run_both(crm, monkeypatch, two, str(mixed), "--skip-invalid")
     assert forks and other.exit_code == one.exit_code == 0
+    assert _rows(two[0]) == _rows(two[1])
+
+
+def test_an_enormous_row_is_rejected_the_same_on_two_cores(crm, two, tmp_path, monkeypatch):
+    mixed = tmp_path / "mixed.csv"
+    _mixed_file(mixed)
+    with mixed.open("a", encoding="utf-8") as handle:
+        handle.write("Z" * 200_000 + ",huge@example.com,,,,,\n")
+    one, other, forks = _run_both(crm, monkeypatch, two, str(mixed), "--skip-invalid")
+    assert forks and one.exit_code == other.exit_code == 0
+    assert one.stdout == other.stdout and json.loads(one.stdout)["rejected"] == 2
     assert _rows(two[0]) == _rows(two[1])

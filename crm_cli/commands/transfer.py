@@ -107,11 +107,14 @@ def _report(result, *, what: str = "contacts") -> None:
 
 
 def _refused(exc) -> None:
-    """Print the per-row report for a refused import, then let the one-line error go out."""
+    """Print the per-row report for a refused import, then let the one-line error go out (it names the
+    first bad row, so with one bad row that line is the whole report: nothing is printed twice)."""
     result = exc.result
     if output.output_format() == "json":
         doc = result.counts() | {"dry_run": result.dry_run, "errors": [i.as_dict() for i in result.issues]}
         output.emit_doc(doc)
+        return
+    if len(result.issues) < 2:
         return
     for issue in result.issues[:20]:
         output.info(f"  {issue.text()}")

@@ -85,6 +85,23 @@ _CONTACT_COLUMNS = [
 _HANDLE_COLUMNS = ["contact_id", "type", "value", "key", "label", "is_primary"]
 _STREAM_CHUNK = 2000  # records per chunk the validating child sends
 _CHUNK = 500  # rows per multi-row INSERT (x ~21 columns stays under SQLite's 32766 variables)
+# Longest value a row may hold, in characters: beyond that it is a broken file (a swallowed row, a pasted
+# document), not a contact, and the row is refused (--skip-invalid sends it to the reject file).
+MAX_VALUE = 500  # a name, e-mail, phone, company, title, address, city, country, tag, status, source …
+MAX_TEXT = 65_536  # notes and custom fields (64 Ki)
+_CARD_PROPERTIES = {
+    "name": "FN",
+    "company": "ORG",
+    "department": "ORG",
+    "title": "TITLE",
+    "address": "ADR",
+    "city": "ADR",
+    "country": "ADR",
+    "birthday": "BDAY",
+    "source": "X-CRM-SOURCE",
+    "status": "X-CRM-STATUS",
+    "every": "X-CRM-EVERY",
+}
 
 
 @dataclass
@@ -266,6 +283,20 @@ def birthday(raw: str, now: datetime, order: str) -> str | None:
     return text
 
 
+def _check_size(raw, column: str, limit: int) -> None:
+    """RowError when a value (or any item of a list of values) is longer than `limit` characters."""
+    if raw is None:
+        return
+    items = raw if isinstance(raw, list | tuple) else [raw]
+    for item in items:
+        size = len(item) if isinstance(item, str) else len(json.dumps(item, ensure_ascii=False, default=str))
+        if size > limit:
+            raise RowError(
+                column,
+                f"a value of {size:,} characters, more than the {limit:,} allowed here (a broken export?)",
+            )
+
+
 def _split_many(value, pattern=_MULTI) -> list[str]:
     if isinstance(value, list | tuple):
         return [str(v) for v in value if v not in (None, "")]
@@ -371,6 +402,13 @@ class ContactImporter:
                 f"{len(mapping.columns) + len(values['__extra__'])} cells but {len(mapping.columns)} columns "
                 "in the header; check the quoting",
             )
+        cells = record.raw
+        if not isinstance(cells, list) or (cells and max(map(len, cells)) > MAX_VALUE):
+            for column in mapping.columns:  # a long cell somewhere (or JSON): which column, and is it allowed?
+                target = column.target
+                if target != "drop":
+                    long_text = target in ("notes", "fields") or target.startswith("custom:")
+                    _check_size(values.get(column.header), column.header, MAX_TEXT if long_text else MAX_VALUE)
         names: dict[str, str] = {}
         texts: dict[str, str] = {}
         emails: list[tuple[int, str, str]] = []  # (rank, raw, column)
@@ -487,6 +525,15 @@ class ContactImporter:
 
     def _from_card(self, record: Record) -> Candidate:
         v = record.values
+        if v.get("unterminated"):
+            raise RowError("", "the card begun here has no END:VCARD (is the file cut short?)")
+        for key, prop in _CARD_PROPERTIES.items():
+            _check_size(v.get(key), prop, MAX_VALUE)
+        for key, prop in (("emails", "EMAIL"), ("phones", "TEL")):
+            _check_size([value for value, _ in v.get(key) or []], prop, MAX_VALUE)
+        _check_size(v.get("tags"), "CATEGORIES", MAX_VALUE)
+        _check_size(v.get("notes"), "NOTE", MAX_TEXT)
+        _check_size(list((v.get("fields") or {}).values()), "X-CRM-FIELD", MAX_TEXT)
         texts = {k: v[k] for k in ("company", "title", "address", "city", "country", "notes", "birthday") if v.get(k)}
         custom = dict(v.get("fields") or {})
         if v.get("department"):

@@ -6,7 +6,8 @@
   so we never fall back to latin-1 blindly (PITFALLS.md).
 - CSV/TSV: the delimiter is sniffed from the header line (`,` `;` tab `|`: the one that splits it into
   the most known columns, then the most columns); csv.Sniffer guesses wrong on semicolons. Quoted fields
-  may hold newlines; each record keeps the line number where it starts. Fields are capped at 1 MiB.
+  may hold newlines; each record keeps the line number where it starts. Fields are capped at 1 MiB, and
+  a quote left open at the end of the file (which would swallow every row after it) refuses the file.
 - JSON: an array of objects; NDJSON: one object per line; vCard: see vcard.py.
 
 Every record is a Record(line, values): `values` maps the source's column names to raw values
@@ -212,11 +213,14 @@ def _csv_rows(source: Source, reader) -> Iterator[Record]:
     width = len(header)
     previous_end = reader.line_num
     old_limit = csv.field_size_limit(FIELD_LIMIT)
+    last: tuple[int, list[str]] | None = None  # (start line, cells) of the last row read
     try:
         while True:
             try:
                 row = next(reader)
             except StopIteration:
+                if last is not None:
+                    _check_closed(source, *last)
                 break
             except csv.Error as exc:
                 reason = str(exc)
@@ -225,6 +229,8 @@ def _csv_rows(source: Source, reader) -> Iterator[Record]:
                 raise InvalidInput(f"cannot read line {previous_end + 1} of {_display(source)}: {reason}") from None
             start = previous_end + 1
             previous_end = reader.line_num
+            if row:
+                last = (start, row)
             if not row or all(not cell.strip() for cell in row):
                 continue  # blank lines (and Excel's trailing ;;;;) are not records
             if len(row) > width and all(not c.strip() for c in row[width:]):
@@ -235,6 +241,55 @@ def _csv_rows(source: Source, reader) -> Iterator[Record]:
             yield Record(start, values, raw=row)
     finally:
         csv.field_size_limit(old_limit)
+
+
+def _check_closed(source: Source, start: int, row: list[str]) -> None:
+    """Refuse a file whose last row leaves a quoted field open: Python's csv (like Excel) then reads the
+    rest of the file as one field, so every row after the stray quote would vanish into it.
+
+    Cheap for every file: only when the text ends with what an open field would look like (a quote, then
+    the last cell with its quotes doubled) is the last row scanned to find the quote that opened it."""
+    text = source.text
+    tail = '"' + row[-1].replace('"', '""')
+    if not text.endswith(tail):
+        return
+    stream = io.StringIO(text, newline="")
+    for _ in range(start - 1):
+        stream.readline()
+    offset = stream.tell()
+    at = open_quote(text[offset:], source.delimiter or ",")
+    if at is None:
+        return
+    before = text[offset : offset + at]
+    line = start + before.count("\n") + before.count("\r") - before.count("\r\n")
+    raise InvalidInput(
+        f"line {line} of {_display(source)} opens a quote that is never closed, so the rest of the file "
+        "would be read as one field; close the quote or remove it and import again"
+    )
+
+
+def open_quote(text: str, delimiter: str) -> int | None:
+    """Where the field left open at the end of `text` began (the offset of its quote), reading records
+    exactly as the csv module does by default (non-strict, doubled quotes); None when all are closed."""
+    state, opened = 0, None  # 0 start of a field, 1 plain field, 2 quoted field, 3 quote inside one
+    breaks = (delimiter, "\r", "\n")
+    for i, ch in enumerate(text):
+        if state == 2:
+            if ch == '"':
+                state = 3
+        elif state == 0:
+            if ch == '"':
+                state, opened = 2, i
+            elif ch not in breaks:
+                state = 1
+        elif state == 1:
+            if ch in breaks:
+                state = 0
+        elif ch == '"':
+            state = 2
+        else:
+            state = 0 if ch in breaks else 1
+    return opened if state == 2 else None
 
 
 def _unique_headers(headers: list[str]) -> list[str]:

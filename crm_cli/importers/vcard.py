@@ -170,6 +170,8 @@ def cards(text: str) -> Iterator[Record]:
     for line_no, line in _logical_lines(text):
         upper = line.strip().upper()
         if upper == "BEGIN:VCARD":
+            if card is not None:
+                yield _record(card, start, number, unterminated=True)  # a BEGIN before this card's END
             card, raw_lines, start = [], [], line_no
             number += 1
             continue
@@ -182,10 +184,12 @@ def cards(text: str) -> Iterator[Record]:
         card.append((line_no, line))
         raw_lines.append(line)
     if card is not None:
-        yield _record(card, start, number)  # a last card without END: take what is there
+        yield _record(card, start, number, unterminated=True)  # the file ends inside a card
 
 
-def _record(lines: list[tuple[int, str]], start: int, number: int) -> Record:
+def _record(lines: list[tuple[int, str]], start: int, number: int, *, unterminated: bool = False) -> Record:
+    """One card's content lines -> a Record; `unterminated` (no END:VCARD) marks it for refusal: the card
+    may be cut short, so the importer reports it (or sends it to the reject file) instead of guessing."""
     props = []
     group_labels: dict[str, str] = {}
     for _, line in lines:
@@ -301,6 +305,8 @@ def _record(lines: list[tuple[int, str]], start: int, number: int) -> Record:
         if country:
             values["country"] = country
     values["notes"] = "\n".join(values["notes"]) or None
+    if unterminated:
+        values["unterminated"] = True
     label = values.get("name") or (values["emails"][0][0] if values["emails"] else "") or values.get("company") or ""
     text_lines = ["BEGIN:VCARD", *(line for _, line in lines), "END:VCARD"]
     return Record(start, values, label=f"card {number}" + (f" ({label})" if label else ""), raw="\r\n".join(text_lines))
