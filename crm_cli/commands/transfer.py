@@ -230,43 +230,52 @@ def _export_person(conn, ref: str, out: str | None) -> None:
 # log import / export
 
 
-@options(("json",))
-def log_import(
-    file: FileArg,
-    fmt: Format = None,
-    encoding: Encoding = None,
-    map_: Maps = None,
-    ignore: Ignore = None,
-    skip_invalid: SkipInvalid = False,
-    rejects: Rejects = None,
-    dry_run: DryRun = False,
-    create_contacts: Annotated[
-        bool, typer.Option("--create-contacts", help="Create contacts the file names but crm does not know.")
-    ] = False,
-    region: Region = None,
-) -> None:
-    """Import interactions and purchases (contact e-mail/phone/name, kind, date, amount, summary)."""
-    from crm_cli.importers import ImportRefused
-    from crm_cli.importers.records import import_log
+def _record_import(importer: str, summary: str):
+    """`crm log import` and `crm deal import`: the same options, a different importer."""
 
-    conn = open_db()
-    opts = _import_options(
-        fmt=fmt,
-        encoding=encoding,
-        maps=map_ or [],
-        ignore=ignore or [],
-        skip_invalid=skip_invalid,
-        dry_run=dry_run,
-        rejects=rejects,
-        create_contacts=create_contacts,
-        region=region,
-    )
-    try:
-        result = import_log(conn, file, opts, now=_now())
-    except ImportRefused as exc:
-        _refused(exc)
-        raise
-    _report(result)
+    @options(("json",))
+    def record_import(
+        file: FileArg,
+        fmt: Format = None,
+        encoding: Encoding = None,
+        map_: Maps = None,
+        ignore: Ignore = None,
+        skip_invalid: SkipInvalid = False,
+        rejects: Rejects = None,
+        dry_run: DryRun = False,
+        create_contacts: Annotated[
+            bool, typer.Option("--create-contacts", help="Create contacts the file names but crm does not know.")
+        ] = False,
+        region: Region = None,
+    ) -> None:
+        from crm_cli.importers import ImportRefused, records
+
+        conn = open_db()
+        opts = _import_options(
+            fmt=fmt,
+            encoding=encoding,
+            maps=map_ or [],
+            ignore=ignore or [],
+            skip_invalid=skip_invalid,
+            dry_run=dry_run,
+            rejects=rejects,
+            create_contacts=create_contacts,
+            region=region,
+        )
+        try:
+            result = getattr(records, importer)(conn, file, opts, now=_now())
+        except ImportRefused as exc:
+            _refused(exc)
+            raise
+        _report(result)
+
+    record_import.__doc__ = summary
+    return record_import
+
+
+log_import = _record_import(
+    "import_log", "Import interactions and purchases (contact e-mail/phone/name, kind, date, amount, summary)."
+)
 
 
 @options(())
@@ -319,43 +328,9 @@ def log_export(
 # deal import / export
 
 
-@options(("json",))
-def deal_import(
-    file: FileArg,
-    fmt: Format = None,
-    encoding: Encoding = None,
-    map_: Maps = None,
-    ignore: Ignore = None,
-    skip_invalid: SkipInvalid = False,
-    rejects: Rejects = None,
-    dry_run: DryRun = False,
-    create_contacts: Annotated[
-        bool, typer.Option("--create-contacts", help="Create contacts the file names but crm does not know.")
-    ] = False,
-    region: Region = None,
-) -> None:
-    """Import deals (contact, title, value, currency, stage, expected close, owner)."""
-    from crm_cli.importers import ImportRefused
-    from crm_cli.importers.records import import_deals
-
-    conn = open_db()
-    opts = _import_options(
-        fmt=fmt,
-        encoding=encoding,
-        maps=map_ or [],
-        ignore=ignore or [],
-        skip_invalid=skip_invalid,
-        dry_run=dry_run,
-        rejects=rejects,
-        create_contacts=create_contacts,
-        region=region,
-    )
-    try:
-        result = import_deals(conn, file, opts, now=_now())
-    except ImportRefused as exc:
-        _refused(exc)
-        raise
-    _report(result)
+deal_import = _record_import(
+    "import_deals", "Import deals (contact, title, value, currency, stage, expected close, owner)."
+)
 
 
 @options(())
