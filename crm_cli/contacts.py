@@ -382,6 +382,33 @@ def record(row: sqlite3.Row, handles: list[sqlite3.Row] | None = None) -> dict:
     return result
 
 
+# record()'s keys in order (list_contacts builds the same records from plain tuples).
+_ORDER = [
+    "id",
+    "kind",
+    "name",
+    "email",
+    "phone",
+    "company",
+    "org_id",
+    "title",
+    "address",
+    "city",
+    "country",
+    "source",
+    "status",
+    "dnc",
+    "tags",
+    "notes",
+    "fields",
+    "every_days",
+    "birthday",
+    "last_contact_at",
+    "created_at",
+    "updated_at",
+]
+
+
 def get(conn: sqlite3.Connection, contact_id: int) -> dict:
     row = conn.execute(SELECT + " WHERE c.id = ?", (contact_id,)).fetchone()
     if row is None:
@@ -414,8 +441,22 @@ def list_contacts(
         if limit < 0:
             raise InvalidInput(f"invalid --limit {limit}; use a positive number")
         sql += f" LIMIT {int(limit)}"
-    for row in conn.execute(sql, params):
-        yield record(row)
+    cursor = conn.cursor()
+    cursor.row_factory = None  # plain tuples: dict(sqlite3.Row) per row was a third of the command's time
+    cursor.execute(sql, params)
+    names = [d[0] for d in cursor.description]
+    at = {name: n for n, name in enumerate(names)}
+    tags, custom, dnc = at["tag_list"], at["custom"], at["dnc"]
+    columns = [(key, {"tags": tags, "fields": custom}.get(key, at.get(key))) for key in _ORDER]
+    loads = json.loads
+    for row in cursor:
+        result = {key: row[n] for key, n in columns}  # record()'s key order; three values fixed below
+        result["dnc"] = bool(row[dnc])
+        tag_list = row[tags]
+        result["tags"] = sorted(tag_list.split(",")) if tag_list else []
+        text = row[custom]
+        result["fields"] = loads(text) if text and text != "{}" else {}
+        yield result
 
 
 def resolve(conn: sqlite3.Connection, ref: str) -> int:
