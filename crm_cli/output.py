@@ -70,10 +70,15 @@ def _write_json_array(out, rows: Iterable[dict]) -> None:
     out.write("\n]\n" if not first else "]\n")
 
 
-def plain(value, column: Column | None = None) -> str:
+def plain(value, column: Column | None = None) -> str:  # noqa: PLR0911
     """A value as text for tsv/csv: no thousands separators, ISO dates, exact decimals."""
+    kind = type(value)
+    if kind is str:  # most cells: answer before the isinstance chain (large listings)
+        return value
     if value is None:
         return ""
+    if kind is int:
+        return str(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, Decimal):
