@@ -70,7 +70,7 @@ def _write_json_array(out, rows: Iterable[dict]) -> None:
     out.write("\n]\n" if not first else "]\n")
 
 
-def plain(value, column: Column | None = None) -> str:  # noqa: PLR0911
+def plain(value, column: Column | None = None) -> str:
     """A value as text for tsv/csv: no thousands separators, ISO dates, exact decimals."""
     kind = type(value)
     if kind is str:  # most cells: answer before the isinstance chain (large listings)
