@@ -88,5 +88,10 @@ def summary() -> None:
         output.emit_doc(doc)
     elif fmt == "table":
         _render(doc, output.console())
+        if conn.execute("SELECT 1 FROM contacts LIMIT 1").fetchone() is None:
+            output.info(
+                "no contacts yet: crm contact add NAME, crm contact import FILE, "
+                "or crm demo --db demo.db to explore with sample data"
+            )
     else:
         output.emit_rows(_metric_rows(doc), [Column("metric"), Column("value")])
