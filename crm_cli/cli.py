@@ -74,6 +74,11 @@ def root(
 _loaded: set[str] = set()
 
 
+def _loaded_for(extension: str) -> set[str]:
+    prefix = f"+{extension}:"
+    return {item.removeprefix(prefix) for item in _loaded if item.startswith(prefix)}
+
+
 def _command_word(args: list[str]) -> str | None:
     """The group or top-level command named in args, or None (no command, or root --help)."""
     skip = False
@@ -100,9 +105,11 @@ def _register(args: list[str] | None = None) -> None:
             app.add_typer(module.app, name=name, help=module.__doc__.strip().splitlines()[0])
         _loaded.add(name)
     for name in extensions:
-        if f"+{name}" not in _loaded and (module := _load(name)) is not None:
-            module.register(app)
-        _loaded.add(f"+{name}")
+        # register(app, targets) attaches only to the words asked for, each once per process.
+        targets = {w for w in EXTENSIONS[name] if word not in known or w == word} - _loaded_for(name)
+        if targets and (module := _load(name)) is not None:
+            module.register(app, targets)
+        _loaded.update(f"+{name}:{w}" for w in targets)
 
 
 def _load(name: str):

@@ -43,7 +43,7 @@ SUPPORT_COLUMNS = [
 ]
 
 
-def register(app: typer.Typer) -> None:
+def register(app: typer.Typer, targets: set[str]) -> None:
     app.command("agenda")(agenda)
 
 

@@ -38,14 +38,18 @@ DUPLICATE_COLUMNS = [
 Yes = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask (needed when not on a terminal).")]
 
 
-def register(app: typer.Typer) -> None:
-    from crm_cli.commands.contact import app as contact_app
+def register(app: typer.Typer, targets: set[str]) -> None:
+    """Attach to the words in `targets`: top-level history/undo, and the contact group."""
+    if "history" in targets:
+        app.command("history")(history)
+    if "undo" in targets:
+        app.command("undo")(undo)
+    if "contact" in targets:
+        from crm_cli.commands.contact import app as contact_app
 
-    app.command("history")(history)
-    app.command("undo")(undo)
-    contact_app.command("duplicates")(duplicates)
-    contact_app.command("merge")(merge)
-    contact_app.command("forget")(forget)
+        contact_app.command("duplicates")(duplicates)
+        contact_app.command("merge")(merge)
+        contact_app.command("forget")(forget)
 
 
 def _now():

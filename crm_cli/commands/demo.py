@@ -46,5 +46,5 @@ def demo(
     output.info("next: crm (the dashboard), crm report retention, crm deal list, crm log due")
 
 
-def register(app: typer.Typer) -> None:
+def register(app: typer.Typer, targets: set[str]) -> None:
     app.command("demo")(demo)

@@ -455,23 +455,28 @@ def import_cmd(
         output.emit_doc(counts)
 
 
-def register(app: typer.Typer) -> None:
-    from crm_cli.commands.contact import app as contact_app
-    from crm_cli.commands.log import app as log_app
+def register(app: typer.Typer, targets: set[str]) -> None:
+    """Attach to the words in `targets` (top-level commands and the contact/log/deal groups)."""
+    for name, command in (
+        ("backup", backup_cmd),
+        ("restore", restore_cmd),
+        ("export", export_cmd),
+        ("import", import_cmd),
+    ):
+        if name in targets:
+            app.command(name)(command)
+    if "contact" in targets:
+        from crm_cli.commands.contact import app as contact_app
 
-    app.command("backup")(backup_cmd)
-    app.command("restore")(restore_cmd)
-    app.command("export")(export_cmd)
-    app.command("import")(import_cmd)
-    contact_app.command("import")(contact_import)
-    contact_app.command("export", cls=FilterCommand)(contact_export)
-    log_app.command("import")(log_import)
-    log_app.command("export")(log_export)
-    try:
+        contact_app.command("import")(contact_import)
+        contact_app.command("export", cls=FilterCommand)(contact_export)
+    if "log" in targets:
+        from crm_cli.commands.log import app as log_app
+
+        log_app.command("import")(log_import)
+        log_app.command("export")(log_export)
+    if "deal" in targets:
         from crm_cli.commands.deal import app as deal_app
-    except ModuleNotFoundError as exc:
-        if exc.name != "crm_cli.commands.deal":
-            raise
-        return
-    deal_app.command("import")(deal_import)
-    deal_app.command("export")(deal_export)
+
+        deal_app.command("import")(deal_import)
+        deal_app.command("export")(deal_export)
