@@ -101,24 +101,20 @@ def _register(args: list[str] | None = None) -> None:
     groups = [word] if word in GROUPS else [] if word in known else GROUPS
     extensions = [name for name, words in EXTENSIONS.items() if word not in known or word in words]
     for name in groups:
-        if name not in _loaded and (module := _load(name)) is not None:
+        if name not in _loaded:
+            module = _load(name)
             app.add_typer(module.app, name=name, help=module.__doc__.strip().splitlines()[0])
         _loaded.add(name)
     for name in extensions:
         # register(app, targets) attaches only to the words asked for, each once per process.
         targets = {w for w in EXTENSIONS[name] if word not in known or w == word} - _loaded_for(name)
-        if targets and (module := _load(name)) is not None:
-            module.register(app, targets)
+        if targets:
+            _load(name).register(app, targets)
         _loaded.update(f"+{name}:{w}" for w in targets)
 
 
 def _load(name: str):
-    try:
-        return importlib.import_module(f"crm_cli.commands.{name}")
-    except ModuleNotFoundError as exc:
-        if exc.name == f"crm_cli.commands.{name}":
-            return None  # that part of the product is not installed in this build
-        raise
+    return importlib.import_module(f"crm_cli.commands.{name}")
 
 
 def _wants_json(args: list[str]) -> bool:

@@ -10,8 +10,4 @@ app = typer.Typer(no_args_is_help=True)
 FAMILIES = ["summary", "pipeline", "customers", "campaigns", "quality"]
 
 for _name in FAMILIES:
-    try:
-        importlib.import_module(f"{__name__}.{_name}")
-    except ModuleNotFoundError as _exc:
-        if _exc.name != f"{__name__}.{_name}":
-            raise
+    importlib.import_module(f"{__name__}.{_name}")
