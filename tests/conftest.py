@@ -10,6 +10,7 @@ import socket
 import sqlite3
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,10 +109,29 @@ def dump(path: Path) -> str:
         conn.close()
 
 
+def free_port() -> int:
+    """A port nothing listens on right now (127.0.0.1)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def local_smtp(handler):
+    """Run aiosmtpd with `handler` on 127.0.0.1; yields the controller (its .port is the port)."""
+    from aiosmtpd.controller import Controller
+
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield controller
+    finally:
+        controller.stop()
+
+
 @pytest.fixture
 def smtp_server():
     """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps every message it receives."""
-    from aiosmtpd.controller import Controller
 
     class Keep:
         def __init__(self):
@@ -122,12 +142,18 @@ def smtp_server():
             return "250 OK"
 
     handler = Keep()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with local_smtp(handler) as controller:
         yield controller, handler
+
+
+def run_sql(db_path, *statements) -> None:
+    """Write fixture rows straight into the database, as one audited change ((sql, params) pairs)."""
+    from crm_cli import db as dbmod
+
+    conn = dbmod.connect(db_path)
+    try:
+        with dbmod.write(conn, "test fixture"):
+            for statement, params in statements:
+                conn.execute(statement, params)
     finally:
-        controller.stop()
+        conn.close()

@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from tests.conftest import dump
+from tests.conftest import dump, free_port
 
 
 def add_deal(db_path, contact_id, title, *, close, stage="proposal", value=12_000_500, currency="SAR"):
@@ -209,11 +209,7 @@ def test_no_smtp_configured_exits_2_and_writes_nothing(crm, busy, db_path):
 
 
 def test_unreachable_server_records_nothing(crm, busy, db_path):
-    import socket
-
-    with socket.socket() as probe:  # a port nobody listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()  # nobody listens there
     crm.ok("config", "set", "smtp_host", "127.0.0.1")
     crm.ok("config", "set", "smtp_port", str(port))
     crm.ok("config", "set", "smtp_security", "none")

@@ -1,14 +1,13 @@
 """Sending e-mail campaigns through a real SMTP server on 127.0.0.1 and reading what it received."""
 
 import email
-import socket
 import sqlite3
 from email import policy
 
 import pytest
 
 from crm_cli import campaigns, mail
-from tests.conftest import dump
+from tests.conftest import dump, free_port, local_smtp
 from tests.test_segments import cached_db
 
 SUBJECT = "عرض رمضان لـ {first_name}"
@@ -189,8 +188,6 @@ def test_do_not_contact_after_launch_is_honoured(crm, shop, smtp, db_path):
 
 
 def test_a_refused_recipient_is_marked_failed_and_the_rest_go_out(crm, shop, db_path):
-    from aiosmtpd.controller import Controller
-
     class Picky:
         def __init__(self):
             self.messages = []
@@ -206,12 +203,8 @@ def test_a_refused_recipient_is_marked_failed_and_the_rest_go_out(crm, shop, db_
             return "250 OK"
 
     handler = Picky()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with local_smtp(handler) as controller:
+        port = controller.port
         crm.ok("config", "set", "smtp_host", "127.0.0.1")
         crm.ok("config", "set", "smtp_port", str(port))
         crm.ok("config", "set", "smtp_security", "none")
@@ -229,16 +222,12 @@ def test_a_refused_recipient_is_marked_failed_and_the_rest_go_out(crm, shop, db_
         retried = crm("campaign", "send", "Ramadan offer", "--yes", "--retry-failed")
         assert retried.exit_code == 1  # still refused
         assert len(handler.messages) == 2
-    finally:
-        controller.stop()
     report = crm.ok("report", "campaign", "Ramadan offer", "--json").json()
     assert (report["sent"], report["delivered"], report["failed"]) == (2, 2, 1)
 
 
 def test_connection_failure_is_one_line_and_changes_nothing(crm, shop, db_path):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]  # closed again: nobody listens there
+    port = free_port()  # nobody listens there
     crm.ok("config", "set", "smtp_host", "127.0.0.1")
     crm.ok("config", "set", "smtp_port", str(port))
     crm.ok("config", "set", "smtp_security", "none")

@@ -3,17 +3,7 @@
 import sqlite3
 
 from crm_cli import db as dbmod
-from tests.conftest import dump
-
-
-def _sql(db_path, *statements):
-    conn = dbmod.connect(db_path)
-    try:
-        with dbmod.write(conn, "test fixture"):
-            for statement, params in statements:
-                conn.execute(statement, params)
-    finally:
-        conn.close()
+from tests.conftest import dump, run_sql
 
 
 def _fts_ok(db_path):
@@ -99,7 +89,7 @@ def test_undo_contact_delete_restores_everything(crm, db_path, db):
     crm.ok("contact", "add", "سارة الحداد", "--email", "sara@example.com", "--phone", "0501234567", "--tag", "vip")
     crm.ok("log", "purchase", "1", "abaya", "--amount", "249.90")
     crm.ok("log", "note", "1", "likes blue")
-    _sql(
+    run_sql(
         db_path,
         (
             "INSERT INTO deals (contact_id, title, value, currency, stage, stage_changed_at, created_at, updated_at)"

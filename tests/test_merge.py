@@ -2,18 +2,7 @@
 
 import sqlite3
 
-from crm_cli import db as dbmod
-from tests.conftest import dump
-
-
-def _sql(db_path, *statements):
-    conn = dbmod.connect(db_path)
-    try:
-        with dbmod.write(conn, "test fixture"):
-            for statement, params in statements:
-                conn.execute(statement, params)
-    finally:
-        conn.close()
+from tests.conftest import dump, run_sql
 
 
 def _setup(crm, db_path):
@@ -30,7 +19,7 @@ def _setup(crm, db_path):
     )  # fmt: skip
     crm.ok("log", "purchase", "3", "abaya", "--amount", "249.90")
     crm.ok("log", "note", "1", "first call")
-    _sql(
+    run_sql(
         db_path,
         (
             "INSERT INTO deals (contact_id, title, value, currency, stage, stage_changed_at, created_at, updated_at)"

@@ -5,7 +5,7 @@ import sqlite3
 import stat
 
 from crm_cli import db as dbmod
-from tests.conftest import dump
+from tests.conftest import dump, run_sql
 
 NAME = "محمد الحربي"
 SECRETS = [
@@ -22,16 +22,6 @@ SECRETS = [
 ]
 
 
-def _sql(db_path, *statements):
-    conn = dbmod.connect(db_path)
-    try:
-        with dbmod.write(conn, "test fixture"):
-            for statement, params in statements:
-                conn.execute(statement, params)
-    finally:
-        conn.close()
-
-
 def _setup(crm, db_path):
     crm.ok("config", "set", "default_region", "SA")
     crm.ok(
@@ -42,7 +32,7 @@ def _setup(crm, db_path):
     crm.ok("log", "purchase", "1", "عباية سوداء", "--amount", "249.90")
     crm.ok("log", "call", "1", "asked about sizes", "--outcome", "wants XL")
     crm.ok("contact", "add", "Sara Haddad", "--notes", f"referred by {NAME}")
-    _sql(
+    run_sql(
         db_path,
         (
             "INSERT INTO deals (contact_id, title, value, currency, stage, stage_changed_at, created_at, updated_at)"

@@ -2,19 +2,7 @@
 
 import shlex
 
-from crm_cli import db as dbmod
-from tests.conftest import dump
-
-
-def _sql(db_path, *statements):
-    conn = dbmod.connect(db_path)
-    try:
-        with dbmod.write(conn, "test fixture"):
-            for statement, params in statements:
-                conn.execute(statement, params)
-    finally:
-        conn.close()
-
+from tests.conftest import dump, run_sql
 
 DEAL = (
     "INSERT INTO deals (contact_id, title, value, currency, stage, expected_close, stage_changed_at, created_at,"
@@ -35,7 +23,7 @@ def _setup(crm, db_path):
     crm.ok("contact", "add", "Tariq Aziz", "--dnc")  # 4 asked not to be contacted: not "unreachable"
     crm.ok("contact", "add", "Sarah Haddad")  # 5 a duplicate of 1, unreachable
     crm.ok("contact", "add", "Acme", "--org")  # organisations are not people
-    _sql(
+    run_sql(
         db_path,
         # Older data: phones that never went through validation.
         ("UPDATE contacts SET phone = '0509999999' WHERE id = 3", ()),
