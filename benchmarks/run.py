@@ -24,6 +24,11 @@ reference measured in the same run:
   goal peak < 100 MiB.
 - growth: the query figures at every size side by side.
 Commands missing from this build are listed as skipped.
+
+The crm measured is a regular (non-editable) install: when the `crm` next to sys.executable comes from
+an editable install (its path finder costs every run ~20 ms that users of `pip install` do not pay) or
+there is none, a throwaway venv in /tmp gets `pip install` of a copy of this checkout, cached by a hash
+of the package sources (--crm PATH measures another build).
 """
 
 from __future__ import annotations
@@ -61,6 +66,47 @@ ENV = {**os.environ, "CRM_NOW": NOW, "TZ": "Asia/Riyadh", "LC_ALL": "C.UTF-8"}
 ENV.pop("CRM_DB", None)
 
 sys.path.insert(0, str(ROOT))
+
+
+def source_hash() -> str:
+    digest = hashlib.sha256()
+    for path in sorted([*(ROOT / "crm_cli").rglob("*.py"), ROOT / "pyproject.toml"]):
+        digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:12]
+
+
+def is_editable_or_missing(crm: Path) -> bool:
+    """True when `crm` is absent or its crm_cli is imported from this checkout (an editable install)."""
+    if not crm.exists():
+        return True
+    python = crm.parent / "python"
+    probe = subprocess.run(
+        [str(python), "-c", "import crm_cli; print(crm_cli.__file__)"], capture_output=True, text=True, cwd="/"
+    )
+    location = Path(probe.stdout.strip() or ROOT).resolve()
+    return probe.returncode != 0 or location.is_relative_to(ROOT)
+
+
+def regular_install(log) -> tuple[list[str], str]:
+    """A `crm` from a regular `pip install` of this checkout's sources (cached in /tmp by source hash)."""
+    if not is_editable_or_missing(BIN / "crm"):
+        return [str(BIN / "crm")], f"{BIN / 'crm'} (regular install)"
+    digest = source_hash()
+    venv = Path(tempfile.gettempdir()) / f"crm-bench-install-{digest}"
+    crm = venv / "bin" / "crm"
+    if not crm.exists():
+        for old in Path(tempfile.gettempdir()).glob("crm-bench-install-*"):
+            shutil.rmtree(old, ignore_errors=True)  # builds of older sources
+        log(f"building a regular install of this checkout in {venv} (the editable one adds ~20 ms per run) …")
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        with tempfile.TemporaryDirectory(prefix="crm-src-") as src:
+            # a copy, so no stale build/ folder of the checkout ends up in the wheel
+            shutil.copytree(ROOT / "crm_cli", Path(src) / "crm_cli", ignore=shutil.ignore_patterns("__pycache__"))
+            for name in ("pyproject.toml", "README.md"):
+                shutil.copy(ROOT / name, Path(src) / name)
+            subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", src], check=True)
+    return [str(crm)], f"{crm} (regular pip install of this checkout, sources {digest}; the venv's is editable)"
+
 
 # (label, crm arguments after `--db DB`, the report/group command that must exist)
 QUERIES = [
@@ -373,6 +419,8 @@ def section_queries(args, dbs: dict[int, Path], log) -> list[dict]:
     floor = measure([*CRM, "config", "get", "date_order", "--db", floor_db], runs=args.runs).get("cpu", 0.0)
     tmp = Path(tempfile.mkdtemp(prefix="crm-sql-"))
     for label, cmd_args, needs in QUERIES:
+        if args.queries and not any(part in label for part in args.queries.split(",")):
+            continue
         if needs:
             group = "@" if needs.startswith("@") else "report"
             if needs.lstrip("@") not in commands.get(group, set()):
@@ -656,6 +704,8 @@ def main() -> None:
     parser.add_argument("--typer", action="store_true", help="also compare Typer 0.29 with the pinned 0.28")
     parser.add_argument("--quick", action="store_true", help="10k only, 3 runs")
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
+    parser.add_argument("--queries", help="only the query figures whose label contains one of these (comma-separated)")
+    parser.add_argument("--crm", help="the crm executable to measure (default: a regular install, see above)")
     args = parser.parse_args()
     if args.quick:
         args.sizes, args.runs, args.import_runs = "10000", 3, 1
@@ -669,6 +719,9 @@ def main() -> None:
 
     started = time.perf_counter()
     log(machine())
+    global CRM
+    CRM, crm_note = ([args.crm], f"{args.crm} (--crm)") if args.crm else regular_install(log)
+    log(f"crm measured: {crm_note}")
     dbs, csvs = {}, {}
     for people in sizes:
         dbs[people], csvs[people] = build_data(people, log)
@@ -694,6 +747,7 @@ def main() -> None:
     text = render(rows, sizes, args.markdown)
     print(f"machine: {machine()}")
     print(f"command: python benchmarks/run.py {' '.join(sys.argv[1:])}".rstrip())
+    print(f"crm measured: {crm_note}")
     print(f"medians of {args.runs} runs (import: {min(args.runs, args.import_runs)}); seconds, wall clock")
     print(text)
     OUT.mkdir(exist_ok=True)
