@@ -287,9 +287,31 @@ def _m002_purchase_index_currency(conn: sqlite3.Connection) -> None:
     )
 
 
+def _m003_change_ranges(conn: sqlite3.Connection) -> None:
+    # A bulk insert (contact import) is recorded as the id range it inserted per table instead of one
+    # change_rows image per row: every row of `tbl` with first_id <= id <= last_id was inserted by the change
+    # (ids are contiguous: the write lock is held and ids are max+1). history.py shows them from the rows
+    # themselves (or the before image of the first later change), undo deletes the range. Updates and
+    # deletes keep their full images in change_rows.
+    run_script(
+        conn,
+        """
+        CREATE TABLE change_ranges (
+            id        INTEGER PRIMARY KEY,
+            change_id INTEGER NOT NULL REFERENCES changes(id) ON DELETE CASCADE,
+            tbl       TEXT NOT NULL,
+            first_id  INTEGER NOT NULL,
+            last_id   INTEGER NOT NULL CHECK (last_id >= first_id)
+        );
+        CREATE INDEX change_ranges_change ON change_ranges(change_id);
+        """,
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m001_initial,
     _m002_purchase_index_currency,
+    _m003_change_ranges,
 ]
 
 # Tables whose every write is kept in change_rows, with the expression naming the row.
