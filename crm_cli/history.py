@@ -3,6 +3,10 @@
 Each `db.write(conn, command)` is one row in `changes`; every row it inserted, updated or deleted in an
 audited table is one row in `change_rows` with the row's JSON image before and after.
 
+A bulk insert (contact import) records instead the id range it inserted per table (change_ranges): its
+rows are shown from the before image of the first later change that touched them, else from the row as it
+is now (what the per-row image would have held), and undo deletes the range.
+
 Undo applies the before images in reverse order (insert -> delete, update -> restore the old values,
 delete -> re-insert with the same id) inside a new change whose command is "undo N"; the original is
 marked `undone_by`. Foreign keys are checked at commit (defer_foreign_keys), so a contact deleted with
@@ -91,6 +95,84 @@ def _short(value, width: int = 40) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def _ranges(conn: sqlite3.Connection, change_id: int) -> list[sqlite3.Row]:
+    return conn.execute(
+        "SELECT tbl, first_id, last_id FROM change_ranges WHERE change_id = ? ORDER BY id", (change_id,)
+    ).fetchall()
+
+
+def _range_count(ranges) -> int:
+    return sum(r["last_id"] - r["first_id"] + 1 for r in ranges)
+
+
+def _image_sql(conn: sqlite3.Connection, table: str) -> str:
+    """The audit triggers' json_object(...) image of a row of table (db.install_audit_triggers)."""
+    return "json_object(" + ", ".join(f"'{c}', {c}" for c in _columns(conn, table)) + ")"
+
+
+def _range_row(conn: sqlite3.Connection, change_id: int, table: str, row_id: int, image: str) -> dict:
+    """The change_rows-shaped insert row of one row a range holds: its image just after the change is the
+    before image of the first later change that touched it (None when erased by forget), else the row now."""
+    later = conn.execute(
+        "SELECT before, after FROM change_rows WHERE tbl = ? AND row_id = ? AND change_id > ? ORDER BY id LIMIT 1",
+        (table, str(row_id), change_id),
+    ).fetchone()
+    if later is not None:
+        after = later["before"]
+    else:
+        now = conn.execute(f"SELECT {image} FROM {table} WHERE {db.AUDITED[table]} = ?", (row_id,)).fetchone()
+        after = now[0] if now else None
+    return {"tbl": table, "row_id": str(row_id), "op": "insert", "before": None, "after": after}
+
+
+def _range_rows(
+    conn: sqlite3.Connection, change_id: int, ranges, *, limit: int | None = None, contact_id: int | None = None
+) -> list[dict]:
+    """The rows the ranges of a change inserted, as change_rows-shaped dicts, in id order per range (the
+    order the per-row images had): the first `limit`, or those of one contact."""
+    rows: list[dict] = []
+    for r in ranges:
+        table, first, last = r["tbl"], r["first_id"], r["last_id"]
+        if contact_id is None:
+            if limit is not None:
+                last = min(last, first + limit - len(rows) - 1)
+            ids = list(range(first, last + 1))
+        elif table == "contacts":
+            ids = [contact_id] if first <= contact_id <= last else []
+        elif "contact_id" in _columns(conn, table):
+            ids = sorted(
+                {
+                    x[0]
+                    for x in conn.execute(
+                        f"""SELECT id FROM {table} WHERE id BETWEEN :a AND :b AND contact_id = :c
+                            UNION SELECT CAST(row_id AS INTEGER) FROM change_rows
+                             WHERE tbl = :t AND change_id > :n AND CAST(row_id AS INTEGER) BETWEEN :a AND :b
+                               AND json_extract(before, '$.contact_id') = :c""",
+                        {"a": first, "b": last, "c": contact_id, "t": table, "n": change_id},
+                    )
+                }
+            )
+        else:
+            ids = []
+        image = _image_sql(conn, table)
+        rows += [_range_row(conn, change_id, table, i, image) for i in ids]
+        if limit is not None and len(rows) >= limit:
+            break
+    return rows
+
+
+def _range_erased(conn: sqlite3.Connection, change_id: int, ranges) -> bool:
+    """A row a range holds was erased by `contact forget` (its later images are blank)."""
+    return any(
+        conn.execute(
+            """SELECT 1 FROM change_rows WHERE change_id > ? AND tbl = ? AND before IS NULL AND after IS NULL
+                AND CAST(row_id AS INTEGER) BETWEEN ? AND ? LIMIT 1""",
+            (change_id, r["tbl"], r["first_id"], r["last_id"]),
+        ).fetchone()
+        for r in ranges
+    )
+
+
 def status_of(change: sqlite3.Row | dict, row_count: int, *, erased: bool = False) -> str:
     if change["command"].startswith(FORGET_PREFIX):
         return "not undoable (forget)"
@@ -119,6 +201,19 @@ def contact_change_ids(conn: sqlite3.Connection, contact_id: int) -> list[int]:
                  WHERE tbl IN ({children})
                    AND coalesce(json_extract(after, '$.contact_id'), json_extract(before, '$.contact_id')) = ?""",
             (cid, contact_id),
+        )
+    }
+    ids |= {
+        r[0]
+        for r in conn.execute(
+            """SELECT change_id FROM change_ranges WHERE tbl = 'contacts' AND ? BETWEEN first_id AND last_id
+               UNION
+               SELECT r.change_id FROM change_ranges r JOIN contact_handles h ON h.id BETWEEN r.first_id AND r.last_id
+                WHERE r.tbl = 'contact_handles' AND h.contact_id = ?
+               UNION
+               SELECT r.change_id FROM change_ranges r JOIN tags t ON t.id BETWEEN r.first_id AND r.last_id
+                WHERE r.tbl = 'tags' AND t.contact_id = ?""",
+            (contact_id, contact_id, contact_id),
         )
     }
     deal_ids = [
@@ -178,12 +273,19 @@ def list_changes(
             "SELECT count(*), coalesce(max(before IS NULL AND after IS NULL), 0) FROM change_rows WHERE change_id = ?",
             (change["id"],),
         ).fetchone()
+        ranges = _ranges(conn, change["id"])
+        if ranges:  # a bulk insert: its rows come first, as their per-row images did
+            row_count += _range_count(ranges)
+            erased = erased or _range_erased(conn, change["id"], ranges)
         if contact_id is None:
-            rows = conn.execute(
-                "SELECT * FROM change_rows WHERE change_id = ? ORDER BY id LIMIT ?", (change["id"], ROW_LIMIT)
+            rows = _range_rows(conn, change["id"], ranges, limit=ROW_LIMIT) if ranges else []
+            rows += conn.execute(
+                "SELECT * FROM change_rows WHERE change_id = ? ORDER BY id LIMIT ?",
+                (change["id"], ROW_LIMIT - len(rows)),
             ).fetchall()
         else:
-            rows = [
+            rows = _range_rows(conn, change["id"], ranges, contact_id=contact_id) if ranges else []
+            rows += [
                 r
                 for r in conn.execute("SELECT * FROM change_rows WHERE change_id = ? ORDER BY id", (change["id"],))
                 if _row_belongs(r, contact_id, deal_ids)
@@ -242,7 +344,10 @@ def latest_undoable(conn: sqlite3.Connection) -> int:
     """The change `crm undo` reverts: the newest that is not undone and is not itself an undo, so
     repeating `crm undo` walks back through the history."""
     for change in conn.execute("SELECT * FROM changes WHERE undone_by IS NULL ORDER BY id DESC"):
-        if not conn.execute("SELECT 1 FROM change_rows WHERE change_id = ? LIMIT 1", (change["id"],)).fetchone():
+        if not conn.execute(
+            "SELECT 1 FROM change_rows WHERE change_id = ? UNION ALL SELECT 1 FROM change_ranges WHERE change_id = ?",
+            (change["id"], change["id"]),
+        ).fetchone():
             continue
         if change["command"].startswith(FORGET_PREFIX):
             raise NotUndoable(
@@ -268,7 +373,7 @@ def check_undoable(conn: sqlite3.Connection, change_id: int) -> list[sqlite3.Row
             f"`crm undo {change['undone_by']}` redoes it"
         )
     rows = conn.execute("SELECT * FROM change_rows WHERE change_id = ? ORDER BY id", (change_id,)).fetchall()
-    if not rows:
+    if not rows and not _ranges(conn, change_id):
         raise NotUndoable(f"change {change_id} ({change['command']}) changed nothing; nothing to undo")
     for r in rows:
         needed = r["after"] if r["op"] == "insert" else r["before"]
@@ -317,11 +422,68 @@ def _later_conflict(conn: sqlite3.Connection, change_id: int) -> sqlite3.Row | N
                 (change_id, change_id, parent),
             )
         }
+    candidates |= _range_conflicts(conn, change_id)
     for later_id in sorted(candidates):
         later = _change(conn, later_id)
         if not _neutral(conn, later, change_id):
             return later
     return None
+
+
+def _range_conflicts(conn: sqlite3.Connection, change_id: int) -> set[int]:
+    """Later changes that touched rows of this change's ranges, rows of later ranges this change touched,
+    and later rows (per-row images or ranges) under a parent this change inserted (as a range or a row)."""
+    found: set[int] = set()
+    mine = _ranges(conn, change_id)
+    for r in mine:  # later per-row writes and later ranges on the rows my ranges inserted
+        found |= {
+            x[0]
+            for x in conn.execute(
+                """SELECT change_id FROM change_rows WHERE change_id > :n AND tbl = :t
+                      AND CAST(row_id AS INTEGER) BETWEEN :a AND :b
+                   UNION SELECT change_id FROM change_ranges WHERE change_id > :n AND tbl = :t
+                      AND first_id <= :b AND last_id >= :a""",
+                {"n": change_id, "t": r["tbl"], "a": r["first_id"], "b": r["last_id"]},
+            )
+        }
+    later = conn.execute(
+        "SELECT change_id, tbl, first_id, last_id FROM change_ranges WHERE change_id > ?", (change_id,)
+    ).fetchall()
+    for r in later:
+        if conn.execute(  # a later range reused an id one of my per-row writes touched
+            """SELECT 1 FROM change_rows WHERE change_id = ? AND tbl = ?
+                AND CAST(row_id AS INTEGER) BETWEEN ? AND ? LIMIT 1""",
+            (change_id, r["tbl"], r["first_id"], r["last_id"]),
+        ).fetchone():
+            found.add(r["change_id"])
+    for column, parent in PARENT_COLUMNS.items():
+        for p in (x for x in mine if x["tbl"] == parent):  # later per-row writes under my range's rows
+            found |= {
+                x[0]
+                for x in conn.execute(
+                    f"""SELECT DISTINCT change_id FROM change_rows WHERE change_id > ?
+                          AND coalesce(json_extract(after, '$.{column}'), json_extract(before, '$.{column}'))
+                              BETWEEN ? AND ?""",
+                    (change_id, p["first_id"], p["last_id"]),
+                )
+            }
+        for r in later:  # later ranges whose rows point at a parent I inserted
+            if r["change_id"] in found or column not in _columns(conn, r["tbl"]):
+                continue
+            inside = f"SELECT 1 FROM {r['tbl']} WHERE id BETWEEN ? AND ? AND {column} "
+            args = (r["first_id"], r["last_id"])
+            hit = conn.execute(
+                inside + "IN (SELECT CAST(row_id AS INTEGER) FROM change_rows "
+                "WHERE change_id = ? AND tbl = ? AND op = 'insert') LIMIT 1",
+                (*args, change_id, parent),
+            ).fetchone() or any(
+                conn.execute(inside + "BETWEEN ? AND ? LIMIT 1", (*args, p["first_id"], p["last_id"])).fetchone()
+                for p in mine
+                if p["tbl"] == parent
+            )
+            if hit:
+                found.add(r["change_id"])
+    return found
 
 
 def _columns(conn: sqlite3.Connection, table: str) -> list[str]:
@@ -384,10 +546,14 @@ def undo(conn: sqlite3.Connection, change_id: int | None = None) -> dict:
     rows = check_undoable(conn, target)
     original = _change(conn, target)
     columns: dict[str, list[str]] = {}
+    ranges = _ranges(conn, target)
     try:
         with db.write(conn, f"undo {target}") as new_id:
             conn.execute("PRAGMA defer_foreign_keys = ON")
             _revert_all(conn, rows, columns)
+            for r in reversed(ranges):  # the bulk insert came first: its ranges are undone last
+                key = db.AUDITED[r["tbl"]]
+                conn.execute(f"DELETE FROM {r['tbl']} WHERE {key} BETWEEN ? AND ?", (r["first_id"], r["last_id"]))
             conn.execute("UPDATE changes SET undoes = ? WHERE id = ?", (target, new_id))
             conn.execute("UPDATE changes SET undone_by = ? WHERE id = ?", (new_id, target))
     except sqlite3.IntegrityError as exc:
@@ -395,4 +561,4 @@ def undo(conn: sqlite3.Connection, change_id: int | None = None) -> dict:
             f"cannot undo change {target} ({original['command']}): the old records clash with current data "
             f"({exc}); undo the later changes first"
         ) from None
-    return {"id": new_id, "undoes": target, "command": original["command"], "rows": len(rows)}
+    return {"id": new_id, "undoes": target, "command": original["command"], "rows": len(rows) + _range_count(ranges)}

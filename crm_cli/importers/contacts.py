@@ -6,8 +6,9 @@ Two phases inside ONE db.write() transaction (one change, undoable as a whole):
    against the database and the rows before it by normalised e-mail or phone (rows without either: by
    exact normalised name). Any invalid row -> nothing is written (unless skip_invalid).
 2. write: new contacts (and the organisations their companies need) go in with explicit ids through
-   multi-row INSERTs; the audit triggers still write one change_rows row per inserted row (undo needs them);
-   the FTS index is filled once with one INSERT … SELECT instead of a trigger firing per row. Updates
+   multi-row INSERTs; the audit is one change_ranges row per table (the id range inserted) instead of one
+   change_rows image per row (history.py and undo read the range); the FTS index is filled once with one
+   INSERT … SELECT instead of a trigger firing per row. Updates
    (--on-duplicate update) go through contacts.update.
 """
 
@@ -581,7 +582,7 @@ class ContactImporter:
         for key, value in custom.items():
             text = clean(value) if isinstance(value, str) else value
             if text is not None and text != "":
-                c.custom[key if core._FIELD_KEY.fullmatch(key) else _custom_key(key)] = text
+                c.custom[key if re.fullmatch(core._FIELD_KEY, key) else _custom_key(key)] = text
         for key, (raw, column) in scalars.items():
             if key == "kind":
                 kind = normalize(str(raw))
@@ -971,13 +972,15 @@ class ContactImporter:
 
 
 class _deferred_triggers:
-    """Run the row-by-row AFTER INSERT triggers of a bulk load once, as INSERT … SELECT, afterwards.
+    """Do the work of the row-by-row AFTER INSERT triggers of a bulk load once, afterwards.
 
     The audit triggers (db.install_audit_triggers: one change_rows row per inserted row) and the FTS
-    trigger are dropped for the load and their exact statement is then run over the new rows: the same
-    rows come out (the statement is taken from the trigger's own SQL, with the table aliased as `new`),
-    for about a third less work than firing per row. DDL is transactional: a failure or a crash leaves
-    the triggers as they were. Triggers whose body is not one INSERT … VALUES keep firing per row.
+    trigger are dropped for the load. Afterwards the audit is one change_ranges row per table (the
+    contiguous id range the load inserted; history.py shows and undoes it), and the FTS trigger's exact
+    statement is run over the new rows as INSERT … SELECT (taken from the trigger's own SQL, with the
+    table aliased as `new`). Should the new ids not be contiguous, the audit trigger's statement is run
+    the same way (per-row images). DDL is transactional: a failure or a crash leaves the triggers as they
+    were. Triggers whose body is not one INSERT … VALUES keep firing per row.
     """
 
     def __init__(self, conn: sqlite3.Connection, extra: dict[str, str], streamed: set[str] = frozenset()):
@@ -1006,10 +1009,29 @@ class _deferred_triggers:
 
     def __exit__(self, exc_type, *exc):
         for table, name, sql, start in self.saved:
-            if exc_type is None and name not in self.streamed:
+            ranged = exc_type is None and name.startswith("audit_") and _record_range(self.conn, table, start)
+            if exc_type is None and name not in self.streamed and not ranged:
                 self.conn.execute(_trigger_select(sql, table), (start,))
             self.conn.execute(sql)
         return False
+
+
+def _record_range(conn: sqlite3.Connection, table: str, start: int) -> bool:
+    """Record the rows of `table` inserted after rowid `start` as one change_ranges row (what history and
+    undo read instead of one change_rows image per row). False when they are not one contiguous run of
+    ids (then the caller writes the per-row images)."""
+    count, first, last = conn.execute(
+        f"SELECT count(*), min(rowid), max(rowid) FROM {table} WHERE rowid > ?", (start,)
+    ).fetchone()
+    if not count:
+        return True
+    if last - first + 1 != count:
+        return False
+    conn.execute(
+        "INSERT INTO change_ranges (change_id, tbl, first_id, last_id) VALUES ((SELECT max(id) FROM changes), ?, ?, ?)",
+        (table, first, last),
+    )
+    return True
 
 
 def _trigger_select(sql: str, table: str) -> str | None:
