@@ -6,8 +6,8 @@ traceback). Broken pipes end quietly.
 """
 
 import contextlib
+import gc
 import importlib
-import json
 import os
 import sys
 from typing import Annotated
@@ -79,24 +79,46 @@ def _loaded_for(extension: str) -> set[str]:
     return {item.removeprefix(prefix) for item in _loaded if item.startswith(prefix)}
 
 
-def _command_word(args: list[str]) -> str | None:
-    """The group or top-level command named in args, or None (no command, or root --help)."""
+def _command_words(args: list[str]) -> tuple[str | None, str | None]:
+    """The group or top-level command named in args (None: no command, or root --help) and the word
+    after it (a group's subcommand; None when absent or after a -h/--help)."""
+    words: list[str] = []
     skip = False
     for arg in args:
         if skip:
             skip = False
-        elif arg in _ROOT_OPTIONS_WITH_VALUE:
+        elif not words and arg in _ROOT_OPTIONS_WITH_VALUE:
             skip = True
         elif arg in ("-h", "--help"):
-            return None
+            break
         elif not arg.startswith("-"):
-            return arg
-    return None
+            words.append(arg)
+            if len(words) == 2:
+                break
+    return (words + [None, None])[0], (words + [None, None])[1]
+
+
+def _command_word(args: list[str]) -> str | None:
+    return _command_words(args)[0]
+
+
+def _group_app(word: str | None):
+    """The Typer app of the group `word` if it is loaded, else None."""
+    return next((info.typer_instance for info in app.registered_groups if info.name == word), None)
+
+
+def _names(typer_app) -> set[str]:
+    return {_name(info) for info in typer_app.registered_commands}
+
+
+def _name(info) -> str:
+    return info.name or typer.main.get_command_name(info.callback.__name__)
 
 
 def _register(args: list[str] | None = None) -> None:
-    """Add the groups and extensions the command needs (all of them for help or an unknown word)."""
-    word = _command_word(args) if args is not None else None
+    """Add the groups and extensions the command needs (all of them for help or an unknown word).
+    `crm contact add` needs neither the other groups nor the commands extensions add to `contact`."""
+    word, sub = _command_words(args) if args is not None else (None, None)
     known = set(GROUPS).union(*EXTENSIONS.values())
     groups = [word] if word in GROUPS else [] if word in known else GROUPS
     extensions = [name for name, words in EXTENSIONS.items() if word not in known or word in words]
@@ -105,6 +127,8 @@ def _register(args: list[str] | None = None) -> None:
             module = _load(name)
             app.add_typer(module.app, name=name, help=module.__doc__.strip().splitlines()[0])
         _loaded.add(name)
+    if word in GROUPS and sub is not None and sub in _names(_group_app(word)):
+        extensions = []  # the group's own command: nothing to attach
     for name in extensions:
         # register(app, targets) attaches only to the words asked for, each once per process.
         targets = {w for w in EXTENSIONS[name] if word not in known or w == word} - _loaded_for(name)
@@ -117,11 +141,36 @@ def _load(name: str):
     return importlib.import_module(f"crm_cli.commands.{name}")
 
 
+@contextlib.contextmanager
+def _only_invoked(args: list[str]):
+    """While the click tree is built: only the invoked command, when args name one exactly
+    (`crm contact add …`, `crm agenda …`), so a run does not build the commands it cannot reach.
+    Anything else (help, a typo, a bare group) builds the whole loaded tree, as before."""
+    word, sub = _command_words(args)
+    group = _group_app(word)
+    saved = [(app, app.registered_groups, app.registered_commands)]
+    if group is not None and sub is not None and sub in _names(group):
+        saved.append((group, group.registered_groups, group.registered_commands))
+        app.registered_groups = [info for info in app.registered_groups if info.name == word]
+        app.registered_commands = []
+        group.registered_commands = [info for info in group.registered_commands if _name(info) == sub]
+    elif group is None and word is not None and word in _names(app):
+        app.registered_groups = []
+        app.registered_commands = [info for info in app.registered_commands if _name(info) == word]
+    try:
+        yield
+    finally:
+        for owner, groups, commands in saved:
+            owner.registered_groups, owner.registered_commands = groups, commands
+
+
 def _wants_json(args: list[str]) -> bool:
     return envmod.current().wants_json or "--json" in args
 
 
 def _fail(message: str, code: str, exit_code: int, args: list[str]) -> int:
+    import json
+
     message = " ".join(str(message).split())  # one line, whatever the cause said
     if _wants_json(args):
         print(json.dumps({"error": {"code": code, "message": message}}, ensure_ascii=False), file=sys.stderr)
@@ -138,7 +187,13 @@ def run(args: list[str] | None = None, **environment) -> int:
     args = list(sys.argv[1:] if args is None else args)
     envmod.reset(**environment)
     _register(args)
-    command = typer.main.get_command(app)
+    with _only_invoked(args):
+        command = typer.main.get_command(app)
+    if not gc.isenabled():
+        # The launcher turned the collector off for the imports and the build (see launcher.py). Those
+        # objects live until exit: freeze them, or the first collection would walk them all (~5 ms).
+        gc.freeze()
+        gc.enable()
     try:
         result = command.main(args=args, prog_name="crm", standalone_mode=False)
         return result if isinstance(result, int) else 0

@@ -5,7 +5,6 @@ Every function takes an open connection; writers expect the caller's db.write() 
 
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -34,7 +33,7 @@ FIELDS = (
     "tags",
 )
 TEXT_FIELDS = ("company", "title", "address", "city", "country", "notes", "birthday")
-_FIELD_KEY = re.compile(r"[A-Za-z_\u0600-\u06ff][\w\u0600-\u06ff .-]{0,62}")
+_FIELD_KEY = r"[A-Za-z_\u0600-\u06ff][\w\u0600-\u06ff .-]{0,62}"  # compiled on first use (start-up)
 
 SELECT = """
     SELECT c.*,
@@ -57,10 +56,10 @@ def search_text(name: str, email: str | None, company: str | None, notes: str | 
 
 def parse_every(raw: str | None) -> int | None:
     """`--every 14d` -> 14 (days); `none`/`off` clears."""
-    from crm_cli.dates import parse_age
-
     if raw is None:
         return None
+    from crm_cli.dates import parse_age
+
     if raw.strip().lower() in ("none", "off", "never", "0"):
         return 0
     return max(1, parse_age(raw).days)
@@ -86,7 +85,7 @@ def parse_fields(pairs: Iterable[str]) -> dict[str, str | None]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         key = key.strip()
-        if not sep or not _FIELD_KEY.fullmatch(key):
+        if not sep or not re.fullmatch(_FIELD_KEY, key):
             raise InvalidInput(f"invalid --field {pair!r}; use key=value, e.g. --field birthday_gift=yes")
         result[key] = clean(value)
     return result
@@ -220,7 +219,7 @@ def add(
             _status(status) if status else "lead",
             int(bool(dnc)),
             values.get("notes"),
-            json.dumps(custom, ensure_ascii=False),
+            _json_text(custom),
             every_days,
             values.get("birthday"),
             normalize(name),
@@ -240,6 +239,14 @@ def add(
         conn.execute("UPDATE contacts SET org_id = ? WHERE id = ?", (org, contact_id))
     _refresh_search(conn, contact_id)
     return contact_id
+
+
+def _json_text(custom: dict) -> str:
+    if not custom:
+        return "{}"  # json.dumps({}), without importing json for the usual contact
+    import json
+
+    return json.dumps(custom, ensure_ascii=False)
 
 
 def update(
@@ -313,6 +320,8 @@ def update(
         if conn.execute("DELETE FROM tags WHERE contact_id = ? AND tag = ?", (contact_id, _tag(tag))).rowcount:
             changed.append(f"-tag:{_tag(tag)}")
     if fields:
+        import json
+
         custom = json.loads(current["custom"] or "{}")
         for k, v in fields.items():
             if v is None:
@@ -351,6 +360,8 @@ def set_status(conn: sqlite3.Connection, contact_id: int, status: str, now: date
 
 def record(row: sqlite3.Row, handles: list[sqlite3.Row] | None = None) -> dict:
     """A contacts row (from SELECT) -> the documented JSON shape."""
+    import json
+
     data = dict(row)
     result = {
         "id": data["id"],
@@ -448,7 +459,8 @@ def list_contacts(
     at = {name: n for n, name in enumerate(names)}
     tags, custom, dnc = at["tag_list"], at["custom"], at["dnc"]
     columns = [(key, {"tags": tags, "fields": custom}.get(key, at.get(key))) for key in _ORDER]
-    loads = json.loads
+    from json import loads
+
     for row in cursor:
         result = {key: row[n] for key, n in columns}  # record()'s key order; three values fixed below
         result["dnc"] = bool(row[dnc])
@@ -512,11 +524,14 @@ def resolve(conn: sqlite3.Connection, ref: str) -> int:
         from crm_cli.filters import fts_query
 
         query = fts_query(text)
-        matches = query and conn.execute(
-            "SELECT c.id, c.name FROM contacts_fts JOIN contacts c ON c.id = contacts_fts.rowid "
-            "WHERE contacts_fts MATCH ? ORDER BY c.id LIMIT 11",
-            (query,),
-        ).fetchall()
+        matches = (
+            query
+            and conn.execute(
+                "SELECT c.id, c.name FROM contacts_fts JOIN contacts c ON c.id = contacts_fts.rowid "
+                "WHERE contacts_fts MATCH ? ORDER BY c.id LIMIT 11",
+                (query,),
+            ).fetchall()
+        )
     if matches and len(matches) == 1:
         return matches[0]["id"]
     if not matches:

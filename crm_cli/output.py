@@ -10,26 +10,45 @@
 
 from __future__ import annotations
 
-import csv
-import json
-import re
 import sys
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
 
 from crm_cli import env as envmod
+
+# json, csv, decimal and re load inside the functions that use them: every command imports this
+# module, and most print a few TSV lines or an id (start-up budget, see benchmarks/README.md).
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
-@dataclass
 class Column:
-    key: str
-    header: str | None = None
-    kind: str = "text"  # text | int | money | pct | datetime | date | bar | spark
-    currency_key: str | None = None  # money: the row key holding its currency
+    """One column of a listing (a plain class: a dataclass cost every run ~0.4 ms to build)."""
+
+    __slots__ = ("key", "header", "kind", "currency_key")
+
+    def __init__(self, key: str, header: str | None = None, kind: str = "text", currency_key: str | None = None):
+        self.key = key
+        self.header = header
+        self.kind = kind  # text | int | money | pct | datetime | date | bar | spark
+        self.currency_key = currency_key  # money: the row key holding its currency
+
+    def __repr__(self) -> str:
+        return (
+            f"Column(key={self.key!r}, header={self.header!r}, kind={self.kind!r}, currency_key={self.currency_key!r})"
+        )
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, Column):
+            return NotImplemented
+        return (self.key, self.header, self.kind, self.currency_key) == (
+            other.key,
+            other.header,
+            other.kind,
+            other.currency_key,
+        )
+
+    __hash__ = None  # like the dataclass it replaces (eq without frozen)
 
     @property
     def title(self) -> str:
@@ -43,6 +62,8 @@ class Column:
 def _scalar(value):
     """json's `default` hook. Decimal -> exact JSON number: int when integral, float when its
     shortest repr is the same decimal (<= 15 significant digits), else a string."""
+    from decimal import Decimal
+
     if isinstance(value, Decimal):
         if value == value.to_integral_value():
             return int(value)
@@ -55,12 +76,16 @@ def _scalar(value):
 
 
 def dumps(doc, *, indent: int | None = 2) -> str:
+    import json
+
     return json.dumps(doc, ensure_ascii=False, indent=indent, default=_scalar)
 
 
 def _write_json_array(out, rows: Iterable[dict]) -> None:
     """A JSON array with one compact object per line: readable, streamed, and fast (the C encoder
     only runs without indent; indent=2 made 50k rows take seconds)."""
+    import json
+
     out.write("[")
     first = True
     for row in rows:
@@ -81,16 +106,23 @@ def plain(value, column: Column | None = None) -> str:
         return str(value)
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, Decimal):
-        return str(_scalar(value))
     if isinstance(value, list | tuple):
         return ",".join(plain(v) for v in value)
     if isinstance(value, dict):
+        import json
+
         return json.dumps(value, ensure_ascii=False)
+    if kind.__name__ == "Decimal":
+        from decimal import Decimal
+
+        if isinstance(value, Decimal):
+            return str(_scalar(value))
     return str(value)
 
 
 def human(value, column: Column, row: dict) -> str:
+    from decimal import Decimal
+
     from crm_cli.dates import to_local
 
     if value is None or value == "":
@@ -112,14 +144,20 @@ def human(value, column: Column, row: dict) -> str:
     return plain(value)
 
 
-_NEGATIVE_NUMBER = re.compile(r"-\d+(\.\d+)?")
+_negative_number = None  # re.compile(r"-\d+(\.\d+)?") once the first formula-like cell shows up
 
 
 def spreadsheet_safe(text: str) -> str:
     """OWASP CSV injection: a cell that a spreadsheet would run as a formula gets a leading '.
     A plain negative number (-0.25) is data, not a formula, and stays as it is."""
-    if text.startswith(FORMULA_START) and not _NEGATIVE_NUMBER.fullmatch(text):
-        return "'" + text
+    global _negative_number
+    if text.startswith(FORMULA_START):
+        if _negative_number is None:
+            import re
+
+            _negative_number = re.compile(r"-\d+(\.\d+)?")
+        if not _negative_number.fullmatch(text):
+            return "'" + text
     return text
 
 
@@ -180,6 +218,8 @@ def emit_rows(
     elif fmt in ("csv", "tsv"):
         data_columns = [c for c in columns if c.kind not in ("bar", "spark")]
         if fmt == "csv":
+            import csv
+
             raw = envmod.current().raw
             writer = csv.writer(out, lineterminator="\r\n" if envmod.current().excel else "\n")
             writer.writerow([c.key for c in data_columns])

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from crm_cli.errors import InvalidInput
 
@@ -73,11 +72,15 @@ def _period(value: str) -> str:
     return value.strip().lower()
 
 
-@dataclass(frozen=True)
 class Setting:
-    check: Callable[[str], str]
-    default: str | None
-    help: str
+    """A key's validator, default and help (a plain class: dataclasses cost start-up time)."""
+
+    __slots__ = ("check", "default", "help")
+
+    def __init__(self, check: Callable[[str], str], default: str | None, help: str) -> None:
+        self.check = check
+        self.default = default
+        self.help = help
 
 
 KEYS: dict[str, Setting] = {

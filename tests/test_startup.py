@@ -77,3 +77,68 @@ def test_email_needs_only_email_validator(db_path):
     loaded = imported_modules("contact", "add", "Omar", "--email", "omar@example.com", db_path=db_path)
     assert "email_validator" in loaded
     assert sorted(loaded & (set(HEAVY) - {"email_validator"})) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# Only what the invoked command needs is imported and built (cli._register, cli._only_invoked).
+
+COMMAND_MODULES = {f"crm_cli.commands.{name}" for name in ("contact", "log", "deal", "campaign", "report", "config")}
+EXTENSION_MODULES = {f"crm_cli.commands.{name}" for name in ("agenda", "transfer", "care", "demo")}
+
+
+def modules_at_exit(*args: str, db_path) -> set[str]:
+    """Every module in sys.modules when `crm ARGS` ends (importtime does not list what
+    importlib.import_module loads, which is how cli.py loads command modules)."""
+    listing = db_path.parent / "modules.txt"
+    code = (
+        "import atexit, sys\n"
+        f"atexit.register(lambda: open({str(listing)!r}, 'w').write('\\n'.join(sys.modules)))\n"
+        f"sys.argv = ['crm', *{list(args)!r}]\n"
+        "from crm_cli.launcher import main\n"
+        "main()\n"
+    )
+    env = {**os.environ, "CRM_DB": str(db_path)}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return set(listing.read_text().split())
+
+
+def test_a_group_command_imports_its_group_only(db_path):
+    imported_modules("contact", "list", db_path=db_path)  # create and migrate the file first
+    loaded = modules_at_exit("contact", "add", "Sara Haddad", db_path=db_path)
+    assert "crm_cli.commands.contact" in loaded
+    # neither the other groups nor the modules that add commands to `contact` (import, merge …)
+    assert sorted(loaded & (COMMAND_MODULES | EXTENSION_MODULES)) == ["crm_cli.commands.contact"]
+    # nor json/csv/decimal/dataclasses, which a plain add does not use
+    assert sorted(loaded & {"json", "csv", "decimal", "dataclasses", "crm_cli.dates"}) == []
+
+
+def test_an_extension_command_still_loads_its_module(db_path):
+    loaded = modules_at_exit("contact", "duplicates", db_path=db_path)
+    assert "crm_cli.commands.care" in loaded
+
+
+def test_pruned_runs_leave_every_command_in_place(crm):
+    """A run builds only the invoked command, and leaves the registered commands as they were."""
+    assert crm.ok("contact", "add", "Sara Haddad").stdout == "1\n"
+    help_text = crm.ok("contact", "--help").stdout
+    for name in ("add", "list", "show", "edit", "delete", "import", "export", "duplicates", "merge", "forget"):
+        assert f"  {name} " in help_text
+    assert crm.ok("contact", "add", "Omar Said").stdout == "2\n"
+    assert crm.ok("contact", "list").lines[1].startswith("2\tOmar Said")
+    root_help = crm.ok("--help").stdout
+    for name in ("contact", "log", "deal", "campaign", "report", "config", "agenda", "backup", "history"):
+        assert f"  {name} " in root_help
+
+
+def test_unknown_subcommand_still_suggests(crm):
+    crm.ok("contact", "add", "Sara Haddad")
+    result = crm("contact", "ad", "x")
+    assert result.exit_code == 2
+    assert result.stderr == "crm: No such command 'ad'. Did you mean 'add'? (see: crm contact --help)\n"
+
+
+def test_subcommand_help_after_pruning(crm):
+    result = crm.ok("contact", "add", "--help")
+    assert result.stdout.startswith("Usage: crm contact add [OPTIONS] ")
+    assert "--email" in result.stdout
