@@ -17,9 +17,7 @@ parse() only reads the text; to_sql() needs the database (segments, settings) an
 from __future__ import annotations
 
 import re
-import shlex
 import sqlite3
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from crm_cli.errors import InvalidInput
@@ -45,25 +43,55 @@ HAS = {
     "status": "status",
 }
 
-_TERM = re.compile(r"(?P<neg>-)?(?P<key>[a-z][a-z-]*)(?P<op>:|>=|<=|>|<|=)(?P<value>.*)", re.S)
+_TERM = r"(?P<neg>-)?(?P<key>[a-z][a-z-]*)(?P<op>:|>=|<=|>|<|=)(?P<value>.*)"  # compiled on first use
+_term_re: re.Pattern | None = None
+_SHELL_SPECIAL = frozenset("'\"\\")  # what shlex.split treats specially besides whitespace
 
 
-@dataclass
 class Term:
-    key: str
-    op: str
-    value: str
-    negated: bool = False
+    """One `key:value` / `key>value` term (plain classes here: dataclasses cost start-up time)."""
+
+    __slots__ = ("key", "op", "value", "negated")
+
+    def __init__(self, key: str, op: str, value: str, negated: bool = False) -> None:
+        self.key = key
+        self.op = op
+        self.value = value
+        self.negated = negated
 
     def __str__(self) -> str:
         return f"{'-' if self.negated else ''}{self.key}{self.op}{self.value}"
 
+    def __repr__(self) -> str:
+        return f"Term(key={self.key!r}, op={self.op!r}, value={self.value!r}, negated={self.negated!r})"
 
-@dataclass
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, Term):
+            return NotImplemented
+        return (self.key, self.op, self.value, self.negated) == (other.key, other.op, other.value, other.negated)
+
+    __hash__ = None
+
+
 class Filter:
-    terms: list[Term] = field(default_factory=list)
-    words: list[str] = field(default_factory=list)  # free text, each (word, negated) below
-    negated_words: list[str] = field(default_factory=list)
+    __slots__ = ("terms", "words", "negated_words")
+
+    def __init__(
+        self, terms: list[Term] | None = None, words: list[str] | None = None, negated_words: list[str] | None = None
+    ) -> None:
+        self.terms = [] if terms is None else terms
+        self.words = [] if words is None else words  # free text, each (word, negated) below
+        self.negated_words = [] if negated_words is None else negated_words
+
+    def __repr__(self) -> str:
+        return f"Filter(terms={self.terms!r}, words={self.words!r}, negated_words={self.negated_words!r})"
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, Filter):
+            return NotImplemented
+        return (self.terms, self.words, self.negated_words) == (other.terms, other.words, other.negated_words)
+
+    __hash__ = None
 
     @property
     def empty(self) -> bool:
@@ -76,17 +104,27 @@ def known_terms() -> str:
 
 def parse(expression: str | list[str] | None) -> Filter:
     """Text -> Filter. Raises InvalidInput naming the first bad term."""
+    global _term_re
     if expression is None:
         return Filter()
-    if isinstance(expression, list | tuple):
-        expression = " ".join(_requote(part) for part in expression)
-    try:
-        tokens = shlex.split(expression)
-    except ValueError as exc:
-        raise InvalidInput(f"cannot read filter {expression!r}: {exc}") from None
+    if isinstance(expression, list | tuple) and not any(_SHELL_SPECIAL.intersection(p) for p in expression):
+        # Arguments the shell already split, without quotes or backslashes: each non-empty one is a
+        # token (what _requote + shlex.split give back: a part with spaces stays one phrase).
+        tokens = [part for part in expression if part]
+    else:
+        import shlex
+
+        if isinstance(expression, list | tuple):
+            expression = " ".join(_requote(part) for part in expression)
+        try:
+            tokens = shlex.split(expression)
+        except ValueError as exc:
+            raise InvalidInput(f"cannot read filter {expression!r}: {exc}") from None
     result = Filter()
+    if tokens and _term_re is None:
+        _term_re = re.compile(_TERM, re.S)
     for token in tokens:
-        m = _TERM.fullmatch(token)
+        m = _term_re.fullmatch(token)
         if m and (m["key"] in EQUALITY or m["key"] in COMPARISON):
             term = Term(m["key"], m["op"], m["value"].strip(), bool(m["neg"]))
             _check(term)
@@ -96,7 +134,7 @@ def parse(expression: str | list[str] | None) -> Filter:
         elif m and m["op"] in (">", "<", ">=", "<=") and m["key"] not in COMPARISON:
             raise InvalidInput(f"unknown filter term {token!r}; comparisons work on: {', '.join(COMPARISON)}")
         elif token.startswith("--"):
-            raise InvalidInput(f"unknown option {token!r}; see --help (to search for it, quote it: \"{token}\")")
+            raise InvalidInput(f'unknown option {token!r}; see --help (to search for it, quote it: "{token}")')
         elif token.startswith("-") and len(token) > 1:
             result.negated_words.append(token[1:])
         elif token.strip():
@@ -105,6 +143,8 @@ def parse(expression: str | list[str] | None) -> Filter:
 
 
 def _requote(part: str) -> str:
+    import shlex
+
     # Arguments arrive already split by the shell: keep each one a single token.
     return shlex.quote(part) if re.search(r"\s", part) else part
 
@@ -149,12 +189,21 @@ def _values(value: str) -> list[str]:
 # SQL
 
 
-@dataclass
 class Context:
-    conn: sqlite3.Connection
-    now: datetime
-    alias: str = "c"
-    seen_segments: tuple[str, ...] = ()
+    __slots__ = ("conn", "now", "alias", "seen_segments")
+
+    def __init__(
+        self, conn: sqlite3.Connection, now: datetime, alias: str = "c", seen_segments: tuple[str, ...] = ()
+    ) -> None:
+        self.conn = conn
+        self.now = now
+        self.alias = alias
+        self.seen_segments = seen_segments
+
+    def __repr__(self) -> str:
+        return (
+            f"Context(conn={self.conn!r}, now={self.now!r}, alias={self.alias!r}, seen_segments={self.seen_segments!r})"
+        )
 
 
 def to_sql(flt: Filter | str | None, ctx: Context) -> tuple[str, list]:
