@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections import defaultdict
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from crm_cli.text import normalize
 
@@ -93,7 +93,9 @@ def skeleton(clean: str) -> list[str]:
 
 
 def _phone_tail(key: str | None) -> str | None:
-    digits = re.sub(r"\D", "", key or "")
+    body = key[1:] if key and key[0] == "+" else key
+    # \d is any Unicode decimal digit, exactly what isdecimal() accepts: the regex only for the rest
+    digits = body if body and body.isdecimal() else re.sub(r"\D", "", key or "")
     return digits[-9:] if len(digits) >= 9 else None
 
 
@@ -111,10 +113,10 @@ def find(conn: sqlite3.Connection, *, min_score: float = DEFAULT_MIN_SCORE, limi
             gc.enable()
 
 
-def _find(conn: sqlite3.Connection, min_score: float, limit: int | None) -> list[dict]:
-    from rapidfuzz import fuzz
-    from rapidfuzz.distance import Indel
+def _names(conn: sqlite3.Connection):
+    """Every contact's cleaned name, sorted words and skeleton, and the blocks sharing them.
 
+    clean_key() and skeleton() run once per distinct name_key (100k people share a few thousand names)."""
     people: dict[int, str] = {}
     cleaned: dict[int, str] = {}
     sorted_clean: dict[int, str] = {}
@@ -122,23 +124,35 @@ def _find(conn: sqlite3.Connection, min_score: float, limit: int | None) -> list
     exact_blocks: dict[tuple, list[int]] = defaultdict(list)
     skeleton_blocks: dict[tuple, list[int]] = defaultdict(list)
     longer: list[tuple[int, str]] = []  # names of 3+ words: may be another name plus a middle name
+    keyed: dict[str, tuple | None] = {}
     for cid, name, name_key, kind in conn.execute(
         "SELECT id, name, name_key, kind FROM contacts WHERE NOT (dnc = 1 AND name LIKE 'forgotten #%')"
     ):
         people[cid] = name
-        clean = clean_key(name_key)
-        if not clean:
+        entry = keyed.get(name_key, False)
+        if entry is False:
+            clean = clean_key(name_key)
+            if clean:
+                skel = skeleton(clean)
+                entry = (clean, " ".join(sorted(clean.split())), skel, " ".join(sorted(skel)))
+            else:
+                entry = None
+            keyed[name_key] = entry
+        if entry is None:
             continue
-        tokens = sorted(clean.split())
-        skel = skeleton(clean)
-        cleaned[cid], sorted_clean[cid], skeletons[cid] = clean, " ".join(tokens), skel
-        exact_blocks[(kind, sorted_clean[cid])].append(cid)
+        clean, sorted_words, skel, skel_key = entry
+        cleaned[cid], sorted_clean[cid], skeletons[cid] = clean, sorted_words, skel
+        exact_blocks[(kind, sorted_words)].append(cid)
         if skel:
-            skeleton_blocks[(kind, " ".join(sorted(skel)))].append(cid)
+            skeleton_blocks[(kind, skel_key)].append(cid)
             if len(skel) > 2:
                 longer.append((cid, kind))
+    return people, cleaned, sorted_clean, skeletons, exact_blocks, skeleton_blocks, longer
 
-    # Handles: contact_handles, plus the primary columns for older rows without a handle.
+
+def _handles(conn: sqlite3.Connection, people: dict[int, str]):
+    """(type, e-mail or phone tail) -> contacts, and each contact's e-mails and phone tails."""
+    # contact_handles, plus the primary columns for older rows without a handle.
     handle_groups: dict[tuple, set[int]] = defaultdict(set)
     emails: dict[int, set[str]] = defaultdict(set)
     phones: dict[int, set[str]] = defaultdict(set)
@@ -158,6 +172,50 @@ def _find(conn: sqlite3.Connection, min_score: float, limit: int | None) -> list
                 continue
             phones[cid].add(value)
         handle_groups[(kind, value)].add(cid)
+
+    return handle_groups, emails, phones
+
+
+def _name_groups(conn: sqlite3.Connection):
+    """_names() for count(): the same blocks from one row per distinct (kind, name_key); people is a set."""
+    people: set[int] = set()
+    cleaned: dict[int, str] = {}
+    sorted_clean: dict[int, str] = {}
+    skeletons: dict[int, list[str]] = {}
+    exact_blocks: dict[tuple, list[int]] = defaultdict(list)
+    skeleton_blocks: dict[tuple, list[int]] = defaultdict(list)
+    longer: list[tuple[int, str]] = []
+    cursor = conn.cursor()
+    cursor.row_factory = None
+    for kind, name_key, id_list in cursor.execute(
+        "SELECT kind, name_key, group_concat(id) FROM contacts WHERE NOT (dnc = 1 AND name LIKE 'forgotten #%') "
+        "GROUP BY kind, name_key"
+    ):
+        ids = [int(i) for i in id_list.split(",")]
+        people.update(ids)
+        clean = clean_key(name_key)
+        if not clean:
+            continue
+        skel = skeleton(clean)
+        sorted_words = " ".join(sorted(clean.split()))
+        cleaned.update(dict.fromkeys(ids, clean))
+        sorted_clean.update(dict.fromkeys(ids, sorted_words))
+        skeletons.update(dict.fromkeys(ids, skel))
+        exact_blocks[(kind, sorted_words)].extend(ids)
+        if skel:
+            skeleton_blocks[(kind, " ".join(sorted(skel)))].extend(ids)
+            if len(skel) > 2:
+                longer.extend((cid, kind) for cid in ids)
+    return people, cleaned, sorted_clean, skeletons, exact_blocks, skeleton_blocks, longer
+
+
+def _find(conn: sqlite3.Connection, min_score: float, limit: int | None) -> list[dict]:
+    from rapidfuzz import fuzz
+    from rapidfuzz.distance import Indel
+
+    people, cleaned, sorted_clean, skeletons, exact_blocks, skeleton_blocks, longer = _names(conn)
+
+    handle_groups, emails, phones = _handles(conn, people)
 
     pairs: dict[tuple[int, int], tuple[float, list[str]]] = {}
     for (kind, _), ids in handle_groups.items():
@@ -221,3 +279,206 @@ def _find(conn: sqlite3.Connection, min_score: float, limit: int | None) -> list
     ]
     rows.sort(key=lambda r: (-r["score"], r["a"], r["b"]))
     return rows[:limit] if limit else rows
+
+
+def count(conn: sqlite3.Connection, *, min_score: float = DEFAULT_MIN_SCORE) -> int:
+    """len(find(conn, min_score=min_score)) without building the pairs (report quality's figure).
+
+    A block's pairs are counted per class of its members, (cleaned name, has e-mails, has phones), assuming
+    two members share no e-mail and no phone; the few pairs that do share one are then scored one by one
+    (those are also the only name pairs that can be same-e-mail/same-phone pairs as well)."""
+    if min_score > 1.0:
+        return 0
+    import gc
+
+    enabled = gc.isenabled()
+    gc.disable()  # as in find(): a hundred thousand small objects, no cycles
+    try:
+        return _count(conn, min_score)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _count(conn: sqlite3.Connection, min_score: float) -> int:
+    from rapidfuzz import fuzz
+    from rapidfuzz.distance import Indel
+
+    people, cleaned, sorted_clean, skeletons, exact_blocks, skeleton_blocks, longer = _name_groups(conn)
+    emails, phones, handle_groups = _shared_handles(conn, people)
+
+    handle_pairs: set[tuple[int, int]] = set()
+    shared: set[int] = set()  # contacts sharing an e-mail or phone with another contact
+    for ids in handle_groups:
+        shared.update(ids)
+        if len(ids) <= MAX_BLOCK:
+            ordered = sorted(ids)
+            handle_pairs.update((a, b) for i, a in enumerate(ordered) for b in ordered[i + 1 :])
+
+    def passes(score: float, email_penalty: bool, phone_penalty: bool) -> bool:
+        # find(): minus 0.1 per penalty, kept if >= min_score, stored rounded, kept again if >= min_score
+        if email_penalty:
+            score -= 0.1
+        if phone_penalty:
+            score -= 0.1
+        return score >= min_score and round(score, 3) >= min_score
+
+    def count_block(members: list[int], group_of: dict[int, str], base) -> int:
+        """Name pairs of one block kept by find() and not already same-e-mail/phone pairs; pairs within
+        one group (group_of) are skipped when base is None for them."""
+        classes: dict[tuple, int] = defaultdict(int)
+        for c in members:
+            classes[(group_of[c], c in emails, c in phones)] += 1
+        keys = list(classes)
+        total = 0
+        for i, (g1, e1, p1) in enumerate(keys):
+            n1 = classes[keys[i]]
+            for g2, e2, p2 in keys[i:]:
+                score = base(g1, g2)
+                if score is None:
+                    continue
+                n = n1 * (n1 - 1) // 2 if (g1, e1, p1) == (g2, e2, p2) else n1 * classes[(g2, e2, p2)]
+                if n and passes(score, e1 and e2, p1 and p2):
+                    total += n
+        sharers = sorted(c for c in members if c in shared)
+        for i, a in enumerate(sharers):
+            for b in sharers[i + 1 :]:
+                score = base(group_of[a], group_of[b])
+                if score is None:
+                    continue
+                same_email = bool(emails[a] & emails[b]) if a in emails and b in emails else False
+                same_phone = bool(phones[a] & phones[b]) if a in phones and b in phones else False
+                if not (same_email or same_phone):
+                    continue
+                ea, pa, eb, pb = a in emails, a in phones, b in emails, b in phones
+                assumed = passes(score, ea and eb, pa and pb)
+                actual = passes(score, ea and eb and not same_email, pa and pb and not same_phone)
+                total += (actual and (a, b) not in handle_pairs) - assumed
+        return total
+
+    total = len(handle_pairs)
+
+    def exact_base(g1: str, g2: str) -> float:
+        return 1.0 if g1 == g2 else 0.97
+
+    for ids in exact_blocks.values():
+        if 2 <= len(ids) <= MAX_BLOCK:
+            total += count_block(ids, cleaned, exact_base)
+
+    @cache
+    def spelling_base(g1: str, g2: str) -> float | None:
+        # pairs with the same sorted words were counted with their exact block
+        if g1 == g2:
+            return None
+        return round(0.9 + 0.08 * Indel.normalized_similarity(g1, g2), 3)
+
+    for ids in skeleton_blocks.values():
+        if 2 <= len(ids) <= MAX_BLOCK:
+            total += count_block(ids, sorted_clean, spelling_base)
+
+    @cache
+    def longer_base(g1: str, g2: str) -> float:
+        return round(0.82 + 0.1 * fuzz.token_set_ratio(g1, g2) / 100, 3)
+
+    block_classes: dict[tuple, list[tuple[str, bool, bool, int]]] = {}
+
+    def classes_of(key: tuple) -> list[tuple[str, bool, bool, int]]:
+        found = block_classes.get(key)
+        if found is None:
+            tally: dict[tuple, int] = defaultdict(int)
+            for b in skeleton_blocks[key]:
+                tally[(cleaned[b], b in emails, b in phones)] += 1
+            found = block_classes[key] = [(*k, n) for k, n in tally.items()]
+        return found
+
+    def shorter_blocks(a: int, kind: str) -> list[tuple]:
+        skel, keys = skeletons[a], []
+        for drop in range(len(skel)):
+            key = (kind, " ".join(sorted(skel[:drop] + skel[drop + 1 :])))
+            shorter = skeleton_blocks.get(key)
+            if shorter and len(shorter) <= MAX_BLOCK and key not in keys:
+                keys.append(key)
+        return keys
+
+    by_name: dict[tuple, int] = {}  # (kind, cleaned, has e-mail, has phone) -> pairs, for a sharing nothing
+    for a, kind in longer:
+        ea, pa = a in emails, a in phones
+        if a not in shared:
+            name = (kind, cleaned[a], ea, pa)
+            found = by_name.get(name)
+            if found is None:
+                found = 0
+                for key in shorter_blocks(a, kind):
+                    for clean_b, eb, pb, n in classes_of(key):
+                        if passes(longer_base(cleaned[a], clean_b), ea and eb, pa and pb):
+                            found += n
+                by_name[name] = found
+            total += found
+            continue
+        for key in shorter_blocks(a, kind):
+            for b in skeleton_blocks[key]:
+                email_penalty = ea and b in emails and not emails[a] & emails[b]
+                phone_penalty = pa and b in phones and not phones[a] & phones[b]
+                pair = (a, b) if a < b else (b, a)
+                if passes(longer_base(cleaned[a], cleaned[b]), email_penalty, phone_penalty):
+                    total += pair not in handle_pairs
+    return total
+
+
+def _shared_handles(conn: sqlite3.Connection, people):
+    """For count(): contact -> the e-mails (phone tails) it shares with another contact, for every contact
+    with an e-mail (phone) (an empty set when it shares none), and the groups of contacts sharing one.
+    The same values as _handles(), without a set per contact."""
+    cursor = conn.cursor()
+    cursor.row_factory = None
+    none: frozenset = frozenset()
+    tail = _phone_tail
+    emails: dict[int, set | frozenset] = {}
+    phones: dict[int, set | frozenset] = {}
+    first: dict[str, int] = {}  # "e" + e-mail / "p" + phone tail -> its first contact
+    seen: dict[str, set[int]] = {}  # the values held by 2+ contacts
+
+    for cid, kind, key in cursor.execute("SELECT contact_id, type, key FROM contact_handles"):
+        if cid not in people:
+            continue
+        if kind == "email":
+            emails[cid] = none
+            value = "e" + key.strip().lower()
+        else:
+            value = tail(key)
+            if not value:
+                continue
+            phones[cid] = none
+            value = "p" + value
+        holder = first.setdefault(value, cid)
+        if holder != cid:
+            seen.setdefault(value, {holder}).add(cid)
+    # the primary columns, for older rows without a handle (the same loop, one type each)
+    for cid, key in cursor.execute("SELECT id, email FROM contacts WHERE email IS NOT NULL"):
+        if cid not in people:
+            continue
+        emails[cid] = none
+        value = "e" + key.strip().lower()
+        holder = first.setdefault(value, cid)
+        if holder != cid:
+            seen.setdefault(value, {holder}).add(cid)
+    for cid, key in cursor.execute("SELECT id, phone FROM contacts WHERE phone IS NOT NULL"):
+        if cid not in people:
+            continue
+        value = tail(key)
+        if not value:
+            continue
+        phones[cid] = none
+        value = "p" + value
+        holder = first.setdefault(value, cid)
+        if holder != cid:
+            seen.setdefault(value, {holder}).add(cid)
+    groups = []
+    for value, ids in seen.items():
+        groups.append(ids)
+        mine = emails if value[0] == "e" else phones
+        for cid in ids:
+            if mine[cid] is none:
+                mine[cid] = set()
+            mine[cid].add(value[1:])
+    return emails, phones, groups

@@ -143,3 +143,52 @@ def test_blocking_scales(db_path):
     assert duplicates.find(conn) == []
     assert time.process_time() - start < 2
     conn.close()
+
+
+def _random_contacts(conn, seed: int) -> None:
+    """A few hundred contacts from a small pool of spellings (Latin, Arabic, reordered, with a middle
+    name), organisations, forgotten people, shared and differing e-mails and phones, and one block
+    bigger than MAX_BLOCK."""
+    import random
+
+    from crm_cli.text import normalize
+
+    rng = random.Random(seed)
+    first = ["Mohammed", "Mohamed", "محمد", "Sara", "سارة", "Omar", "عمر", "Noura"]
+    middle = ["Salem", "سالم", "Ali"]
+    last = ["Al-Harbi", "Alharbi", "الحربي", "Haddad", "الحداد", "Khalil", "El Khalil"]
+    rows = []
+    for _ in range(rng.randrange(50, 300)):
+        words = [rng.choice(first), rng.choice(last)]
+        if rng.random() < 0.25:
+            words.insert(1, rng.choice(middle))
+        if rng.random() < 0.1:
+            words.reverse()
+        name = " ".join(words) if rng.random() < 0.97 else "!!"
+        email = rng.choice([None, None, f"p{rng.randrange(400)}@x.com", f" P{rng.randrange(40)}@X.com", ""])
+        phone = rng.choice([None, None, f"+9665{rng.randrange(10**8):08d}", f"05{rng.randrange(30):08d}", "12"])
+        rows.append((name, email, phone, rng.choice(["person"] * 9 + ["organization"]), int(rng.random() < 0.03)))
+    rows += [("Reem Aziz", None, None, "person", 0)] * (duplicates.MAX_BLOCK + rng.randrange(2))
+    with dbmod.write(conn, "fixture"):
+        for name, email, phone, kind, forgotten in rows:
+            cid = conn.execute(
+                "INSERT INTO contacts (name, name_key, kind, email, phone, dnc, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, 'x', 'x')",
+                (f"forgotten #{name}" if forgotten else name, normalize(name), kind, email, phone, forgotten),
+            ).lastrowid
+            if rng.random() < 0.3:
+                key = rng.choice([f"p{rng.randrange(400)}@x.com", f"+9665{rng.randrange(30):08d}"])
+                conn.execute(
+                    "INSERT OR IGNORE INTO contact_handles (contact_id, type, value, key) VALUES (?, ?, ?, ?)",
+                    (cid, "email" if "@" in key else "phone", key, key),
+                )
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_count_equals_the_number_of_pairs_found(db_path, seed):
+    """report quality counts pairs without building them: the same number as find(), at any threshold."""
+    conn = dbmod.connect(db_path)
+    _random_contacts(conn, seed)
+    for min_score in (0.5, 0.77, 0.8, 0.8005, 0.85, 0.9, 0.95, 0.97, 1.0, 1.01):
+        assert duplicates.count(conn, min_score=min_score) == len(duplicates.find(conn, min_score=min_score))
+    conn.close()

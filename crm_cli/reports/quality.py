@@ -31,33 +31,121 @@ def _filter_count(conn: sqlite3.Connection, expression: str, now: datetime) -> i
 
 def _bad_phones(conn: sqlite3.Connection) -> dict[int, list[str]]:
     """contact id -> phone values that are not valid E.164 (older data, imports before validation)."""
+    cursor = conn.cursor()
+    cursor.row_factory = None
+    # The handles and the primary column, as a set union: (contact, key) once, keys in order per contact.
+    # (+type: a scan of the table beats the (type, key) index plus a row lookup each)
+    rows = cursor.execute("SELECT contact_id, key FROM contact_handles WHERE +type = 'phone'").fetchall()
+    rows += cursor.execute("SELECT id, phone FROM contacts WHERE phone IS NOT NULL AND phone <> ''").fetchall()
+    invalid = {key for key in _unsettled({key for _, key in rows}) if not _valid_phone(key)}
+    bad: dict[int, set[str]] = {}
+    if invalid:
+        for contact_id, key in rows:
+            if key in invalid:
+                bad.setdefault(contact_id, set()).add(key)
+    return {contact_id: sorted(bad[contact_id]) for contact_id in sorted(bad)}
+
+
+def _valid_phone(key: str) -> bool:
     import phonenumbers
 
     from crm_cli.importers import fast
 
-    bad: dict[int, list[str]] = {}
-    seen: dict[str, bool] = {}
-    rows = conn.execute(
-        "SELECT contact_id, key FROM contact_handles WHERE type = 'phone' "
-        "UNION SELECT id, phone FROM contacts WHERE phone IS NOT NULL AND phone <> ''"
-    )
-    for contact_id, key in rows:
-        ok = seen.get(key)
-        if ok is None:
-            # The importer's fast path (proven to agree with phonenumbers) settles plain E.164 keys.
-            ok = fast.phone(key, None) == key
-            if not ok and key.startswith("+"):
-                try:
-                    number = phonenumbers.parse(key, None)
-                    ok = phonenumbers.is_valid_number(number) and (
-                        phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164) == key
-                    )
-                except phonenumbers.NumberParseException:
-                    ok = False
-            seen[key] = ok
-        if not ok:
-            bad.setdefault(contact_id, []).append(key)
-    return bad
+    # The importer's fast path (proven to agree with phonenumbers) settles plain E.164 keys.
+    if fast.phone(key, None) == key:
+        return True
+    if not key.startswith("+"):
+        return False
+    try:
+        number = phonenumbers.parse(key, None)
+        return phonenumbers.is_valid_number(number) and (
+            phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164) == key
+        )
+    except phonenumbers.NumberParseException:
+        return False
+
+
+_HEADS: dict[str, tuple | None] = {}
+_PATTERN_CHARS = frozenset("0123456789[]{}()|?:\\d,-")
+
+
+def _unsettled(keys: set[str]) -> list[str]:
+    """The keys _plain_e164() does not settle as valid. Keys of one calling code and length are checked
+    together by one regular expression over their joined national numbers (100k phones: ~20 ms instead of
+    ~150 ms); a group that does not fully match is checked key by key."""
+    import re
+
+    groups: dict[tuple[str, int], list[str]] = {}
+    for key in keys:
+        groups.setdefault((key[:4], len(key)), []).append(key)
+    left = []
+    for (head, length), group in groups.items():
+        entry = _HEADS.get(head, False)
+        if entry is False:
+            entry = _HEADS[head] = _e164_head(head[1:]) if head[:1] == "+" else None
+        pattern = _group_pattern(entry, length - 1 - entry[0], group[0]) if entry and length <= 18 else None
+        if pattern is not None:
+            cut = 1 + entry[0]
+            text = "\n".join([key[cut:] for key in group]) + "\n"
+            if re.fullmatch(pattern, text, re.ASCII):  # \d: 0-9 only, like _plain_e164
+                continue
+        left.extend(key for key in group if not _plain_e164(key))
+    return left
+
+
+def _group_pattern(entry: tuple, size: int, sample: str) -> str | None:
+    """A regex matching lines of national numbers of this size exactly when _plain_e164() holds for each:
+    not starting with 0 or the national prefix, the general pattern and one type's pattern."""
+    import re
+
+    number, meta = entry
+    if size < 2 or not _plain_e164(sample):  # also fills meta.by_length[size]
+        return None
+    combined = meta.by_length.get(size)
+    if meta.general is None:
+        return None
+    lengths, general = meta.general
+    if combined is None or (lengths and size not in lengths):
+        return None
+    parts = [general.pattern, combined.pattern] + ([meta.prefix_re.pattern] if meta.prefix_re else [])
+    if not all(set(p) <= _PATTERN_CHARS for p in parts):
+        return None  # only digit patterns: each line is matched on its own
+    prefix = f"(?!{re.escape(meta.prefix)})" if meta.prefix else ""
+    not_re = f"(?!(?:{meta.prefix_re.pattern}))" if meta.prefix_re else ""
+    return f"(?:(?!0){prefix}{not_re}(?=(?:{general.pattern})\n)(?:{combined.pattern})\n)*"
+
+
+def _plain_e164(key: str) -> bool:
+    """True only when fast.phone(key, None) == key, for '+' and ASCII digits, with fast.phone's steps
+    after the first digits were settled once per calling code (False = ask _valid_phone)."""
+    head = key[:4]
+    entry = _HEADS.get(head, False)
+    if entry is False:
+        entry = _HEADS[head] = _e164_head(head[1:]) if head[:1] == "+" else None
+    if entry is None or len(key) > 18 or not (key.isascii() and key[1:].isdigit()):
+        return False
+    from crm_cli.importers import fast
+
+    size, meta = entry
+    nsn = key[1 + size :]
+    return fast._plain_nsn(meta, nsn) and meta.valid(nsn)
+
+
+def _e164_head(body: str) -> tuple | None:
+    """fast.phone's calling code and region metadata for a number starting with these (up to 3) digits."""
+    from crm_cli.importers import fast
+
+    if not body or not (body.isascii() and body.isdigit()) or body[0] == "0":
+        return None
+    codes = fast._calling_codes()
+    for size in (1, 2, 3):
+        if int(body[:size]) in codes:
+            break
+    else:
+        return None
+    code = fast._single_region(int(body[:size]))
+    meta = fast._region(code) if code is not None else None
+    return (size, meta) if meta is not None else None
 
 
 def _incomplete_deals_sql() -> str:
@@ -107,8 +195,7 @@ def quality(conn: sqlite3.Connection, now: datetime) -> list[dict]:
             expression,
         )
     add("invalid_phones", "contacts with an invalid or unnormalised phone", len(_bad_phones(conn)), None)
-    pairs = duplicates.find(conn)
-    add("duplicates", "likely duplicate pairs", len(pairs), None, "crm contact duplicates")
+    add("duplicates", "likely duplicate pairs", duplicates.count(conn), None, "crm contact duplicates")
     deals = conn.execute(f"SELECT count(*) FROM ({_incomplete_deals_sql()})").fetchone()[0]
     add("incomplete_deals", "open deals without a close date or value", deals, None)
     overdue = conn.execute(f"SELECT count(*) FROM ({_overdue_sql()})", (utc_iso(now),)).fetchone()[0]
