@@ -23,14 +23,6 @@ SECTIONS = ("follow_ups", "touches", "deals", "support")
 ONLY = ("follow-ups", "touches")
 
 
-def _instant(iso: str) -> datetime:
-    return datetime.fromisoformat(iso.replace("Z", "+00:00"))
-
-
-def _local_day(iso: str) -> date:
-    return local_now(_instant(iso)).date()
-
-
 def tag_cadences(conn: sqlite3.Connection) -> dict[str, int]:
     """`cadence.<tag>` settings as {normalised tag: days}."""
     from crm_cli.contacts import parse_every
@@ -147,7 +139,9 @@ def deals_closing(conn: sqlite3.Connection, *, now: datetime, days: int) -> list
 
     today = local_now(now).date()
     last = (today + timedelta(days=days)).isoformat()
-    rows = conn.execute(
+    cursor = conn.cursor()
+    cursor.row_factory = None  # plain tuples (thousands of rows)
+    cursor.execute(
         """SELECT d.id, d.contact_id, c.name AS contact, d.title, d.value, d.currency, d.stage,
                   d.expected_close
            FROM deals d
@@ -156,23 +150,27 @@ def deals_closing(conn: sqlite3.Connection, *, now: datetime, days: int) -> list
            WHERE d.expected_close IS NOT NULL AND d.expected_close <= ?
            ORDER BY d.expected_close, d.id""",
         (last,),
-    ).fetchall()
+    )
     result = []
-    for r in rows:
-        try:
-            left = (date.fromisoformat(r["expected_close"]) - today).days
-        except ValueError:
-            left = None
+    left_by_day: dict[str, int | None] = {}  # many deals share a close date
+    for id_, contact_id, contact, title, value, currency, stage, expected_close in cursor:
+        left = left_by_day.get(expected_close, ...)
+        if left is ...:
+            try:
+                left = (date.fromisoformat(expected_close) - today).days
+            except ValueError:
+                left = None
+            left_by_day[expected_close] = left
         result.append(
             {
-                "id": r["id"],
-                "contact_id": r["contact_id"],
-                "contact": r["contact"],
-                "title": r["title"],
-                "value": to_decimal(r["value"]),
-                "currency": r["currency"],
-                "stage": r["stage"],
-                "expected_close": r["expected_close"],
+                "id": id_,
+                "contact_id": contact_id,
+                "contact": contact,
+                "title": title,
+                "value": to_decimal(value),
+                "currency": currency,
+                "stage": stage,
+                "expected_close": expected_close,
                 "days_left": left,
             }
         )
@@ -181,23 +179,28 @@ def deals_closing(conn: sqlite3.Connection, *, now: datetime, days: int) -> list
 
 def open_support(conn: sqlite3.Connection, *, now: datetime) -> list[dict]:
     """Support requests still open, oldest first."""
-    rows = conn.execute(
+    from crm_cli.dates import local_day_converter
+
+    cursor = conn.cursor()
+    cursor.row_factory = None  # plain tuples (thousands of rows)
+    cursor.execute(
         """SELECT i.id, i.contact_id, c.name AS contact, i.summary, i.happened_at
            FROM interactions i JOIN contacts c ON c.id = i.contact_id
            WHERE i.kind = 'support' AND i.status = 'open'
            ORDER BY i.happened_at, i.id"""
-    ).fetchall()
+    )
     today = local_now(now).date()
+    local_day = local_day_converter()
     return [
         {
-            "id": r["id"],
-            "contact_id": r["contact_id"],
-            "contact": r["contact"],
-            "summary": r["summary"],
-            "opened_at": r["happened_at"],
-            "days_open": max(0, (today - _local_day(r["happened_at"])).days),
+            "id": id_,
+            "contact_id": contact_id,
+            "contact": contact,
+            "summary": summary,
+            "opened_at": happened_at,
+            "days_open": max(0, (today - local_day(happened_at)).days),
         }
-        for r in rows
+        for id_, contact_id, contact, summary, happened_at in cursor
     ]
 
 
@@ -238,12 +241,6 @@ TITLES = {
 }
 
 
-def _when(iso: str | None) -> str:
-    from crm_cli.dates import to_local
-
-    return to_local(iso) if iso else ""
-
-
 def _overdue(days: int) -> str:
     if days <= 0:
         return "today"
@@ -262,8 +259,10 @@ def _close(left: int | None) -> str:
 
 def lines(doc: dict) -> dict[str, list[str]]:
     """Each section as one line of text per item."""
+    from crm_cli.dates import local_converter
     from crm_cli.money import format_money
 
+    _when = local_converter()  # to_local() with the zone looked up once; '' for none
     out: dict[str, list[str]] = {s: [] for s in SECTIONS}
     for r in doc["follow_ups"]:
         text = f"#{r['id']} {r['contact']}: {r['summary'] or r['kind']}"

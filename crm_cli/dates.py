@@ -217,6 +217,40 @@ def to_local(iso: str | None, with_time: bool = True) -> str:
     return value.strftime("%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d")
 
 
+def local_converter(with_time: bool = True):
+    """to_local() for many values (listings, the agenda): the local zone is looked up once, and stored
+    UTC text in db.utc_iso's form is shifted by its offset without building an aware datetime."""
+    tz = _local_tz()
+    offset = tz.utcoffset(None)
+    fmt = "%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d"
+    fromisoformat = datetime.fromisoformat
+
+    def convert(iso: str | None) -> str:
+        if not iso:
+            return ""
+        if len(iso) == 10:
+            return iso
+        if len(iso) == 20 and iso[19] == "Z":
+            return (fromisoformat(iso[:19]) + offset).strftime(fmt)
+        return fromisoformat(iso.replace("Z", "+00:00")).astimezone(tz).strftime(fmt)
+
+    return convert
+
+
+def local_day_converter():
+    """Stored UTC text -> its local calendar date, for many values (the zone looked up once)."""
+    tz = _local_tz()
+    offset = tz.utcoffset(None)
+    fromisoformat = datetime.fromisoformat
+
+    def convert(iso: str) -> date:
+        if len(iso) == 20 and iso[19] == "Z":
+            return (fromisoformat(iso[:19]) + offset).date()
+        return fromisoformat(iso.replace("Z", "+00:00")).astimezone(tz).date()
+
+    return convert
+
+
 def local_day_start(day: date) -> datetime:
     """Midnight of a local calendar day as an aware UTC datetime."""
     return datetime.combine(day, time(0)).replace(tzinfo=_local_tz()).astimezone(UTC)

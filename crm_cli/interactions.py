@@ -145,30 +145,37 @@ def list_interactions(
 
 def due_follow_ups(conn: sqlite3.Connection, *, until: datetime, now: datetime) -> list[dict]:
     """Open follow-ups due before `until` (an instant), oldest first, with days overdue."""
-    rows = conn.execute(
+    cursor = conn.cursor()
+    cursor.row_factory = None  # plain tuples: thousands of rows, a Row per row showed in the profile
+    cursor.execute(
         """SELECT i.id, i.contact_id, c.name AS contact, i.kind, i.summary, i.happened_at, i.follow_up_at
            FROM interactions i JOIN contacts c ON c.id = i.contact_id
            WHERE i.follow_up_at IS NOT NULL AND i.follow_up_done_at IS NULL AND i.follow_up_at < ?
            ORDER BY i.follow_up_at, i.id""",
         (utc_iso(until),),
-    ).fetchall()
+    )
     from crm_cli.dates import local_now
 
-    today = local_now(now).date()
+    local = local_now(now)
+    today, offset = local.date(), local.utcoffset()
+    fromisoformat = datetime.fromisoformat
     result = []
-    for r in rows:
-        due_day = local_now(datetime.fromisoformat(r["follow_up_at"].replace("Z", "+00:00"))).date()
+    for id_, contact_id, contact, kind, summary, happened_at, follow_up_at in cursor:
+        if len(follow_up_at) == 20 and follow_up_at[19] == "Z":  # db.utc_iso's form: shift by the offset
+            due_day = (fromisoformat(follow_up_at[:19]) + offset).date()
+        else:
+            due_day = local_now(fromisoformat(follow_up_at.replace("Z", "+00:00"))).date()
         result.append(
             {
                 "type": "follow-up",
-                "id": r["id"],
-                "contact_id": r["contact_id"],
-                "contact": r["contact"],
-                "kind": r["kind"],
-                "summary": r["summary"],
-                "due_at": r["follow_up_at"],
+                "id": id_,
+                "contact_id": contact_id,
+                "contact": contact,
+                "kind": kind,
+                "summary": summary,
+                "due_at": follow_up_at,
                 "days_overdue": max(0, (today - due_day).days),
-                "last_interaction_at": r["happened_at"],
+                "last_interaction_at": happened_at,
             }
         )
     return result

@@ -227,9 +227,8 @@ def emit_rows(
                 cells = [plain(row.get(c.key), c) for c in data_columns]
                 writer.writerow(cells if raw else [spreadsheet_safe(x) for x in cells])
         else:
-            for row in rows:
-                cells = [plain(row.get(c.key), c) for c in data_columns]
-                out.write("\t".join(x.replace("\t", " ").replace("\n", " ") for x in cells) + "\n")
+            keys = [c.key for c in data_columns]
+            write_tsv(out, (map(row.get, keys) for row in rows), len(keys))
     else:
         rows = list(rows)
         if not rows:
@@ -288,6 +287,34 @@ def sparkline(values: list[float]) -> str:
     if high == low:
         return ticks[0 if high == 0 else 3] * len(numbers)
     return "".join(ticks[int((v - low) / (high - low) * (len(ticks) - 1))] for v in numbers)
+
+
+def write_tsv(out, rows: Iterable[Iterable], width: int) -> None:
+    """Tab-separated lines, one per row of cell values: each cell as plain() writes it, with its tabs
+    and newlines turned into spaces. The common case (str, None and int cells, no tab or newline
+    inside) is answered without calling plain() or replace() per cell: large listings spend most of
+    their Python time here."""
+    tabs = width - 1
+    write = out.write
+    for values in rows:
+        cells = [v if type(v) is str else "" if v is None else plain(v) for v in values]
+        line = "\t".join(cells)
+        if "\n" in line or line.count("\t") != tabs:
+            line = "\t".join(x.replace("\t", " ").replace("\n", " ") for x in cells)
+        write(line + "\n")
+
+
+def tsv_cells_sql(values: list[str]) -> str:
+    """SQL joining the cells of a TSV line as write_tsv() prints them, from SQL expressions whose values
+    are text, integers or NULL (NULL -> '', tabs and newlines -> spaces, integers in decimal); ''
+    for no values. For listings that let SQLite build their lines (one value per row to Python)."""
+    cells = [f"replace(replace(coalesce({v}, ''), char(9), ' '), char(10), ' ')" for v in values]
+    return " || char(9) || ".join(cells) or "''"
+
+
+def emit_lines(lines: Iterable[str]) -> None:
+    """Lines already in the piped format, each ending in a newline (see tsv_cells_sql)."""
+    _stdout().writelines(lines)
 
 
 def emit_doc(doc, render: Callable[[object], None] | None = None) -> None:

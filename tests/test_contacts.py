@@ -179,3 +179,44 @@ def test_phone_without_region_is_refused_with_advice(crm):
     result = crm("contact", "add", "X", "--phone", "0501234567")
     assert result.exit_code == 2
     assert "crm config set default_region" in result.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# Piped `contact list` selects just the shown values (contacts.list_values): the same lines as the
+# records of --json printed the way every listing prints TSV.
+
+
+def _tsv_from_json(records: list[dict]) -> list[str]:
+    keys = ["id", "name", "email", "phone", "company", "city", "status", "tags", "last_contact_at"]
+    lines = []
+    for r in records:
+        cells = []
+        for key in keys:
+            value = r[key]
+            text = "" if value is None else ",".join(value) if isinstance(value, list) else str(value)
+            cells.append(text.replace("\t", " ").replace("\n", " "))
+        lines.append("\t".join(cells))
+    return lines
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        (),
+        ("--sort", "name"),
+        ("--sort", "last-contact", "--limit", "2"),
+        ("--sort", "updated"),
+        ("tag:vip",),
+        ("kind:any", "--sort", "created"),
+        ("Haddad",),
+    ],
+)
+def test_piped_list_matches_json_records(crm, args):
+    crm.ok("contact", "add", "Sara\tHaddad", "--company", "Acme\nTrading", "--tag", "zeta", "--tag", "vip",
+           "--tag", "alpha", "--tag", "مميز", "--city", "Riyadh")  # fmt: skip
+    crm.ok("contact", "add", "Omar Haddad", "--email", "omar@example.com", "--tag", "vip")
+    crm.ok("contact", "add", "ليلى الحداد", "--status", "customer")
+    crm.ok("log", "call", "Omar", "called about the offer")
+    piped = crm.ok("contact", "list", *args).lines
+    assert piped == _tsv_from_json(crm.ok("contact", "list", *args, "--json").json())
+    assert piped  # every case lists someone

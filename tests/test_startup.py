@@ -64,6 +64,7 @@ def test_scripted_contact_add_loads_nothing_heavy(db_path):
     [
         ("contact", "list", "--limit", "20"),
         ("log", "due"),
+        ("agenda",),
         ("contact", "list", "--json"),
     ],
 )

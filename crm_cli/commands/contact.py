@@ -116,6 +116,10 @@ def list_(
 ) -> None:
     """List contacts matching a filter (see README: the filter language)."""
     conn = open_db()
+    if output.output_format() == "tsv":  # piped: just the shown values, no record per row
+        keys = [c.key for c in LIST_COLUMNS]
+        output.emit_lines(contacts.list_lines(conn, filter_ or [], keys, now=_now(), limit=limit, sort=sort))
+        return
     rows = contacts.list_contacts(conn, filter_ or [], now=_now(), limit=limit, sort=sort)
     output.emit_rows(rows, LIST_COLUMNS, empty="no contacts match")
 
