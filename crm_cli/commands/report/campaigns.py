@@ -4,7 +4,7 @@ from typing import Annotated
 
 import typer
 
-from crm_cli import campaigns, output
+from crm_cli import output
 from crm_cli.commands._common import open_db, options
 from crm_cli.commands.report import app
 from crm_cli.output import Column
@@ -51,6 +51,7 @@ def campaign(
     window: Window = "30d",
 ) -> None:
     """One campaign's results: reach, responses, conversions, revenue, cost and return on spend."""
+    from crm_cli import campaigns  # here, not at the top: every report command loads this module
     from crm_cli.reports import campaigns as report
 
     days = _window_days(window)
