@@ -257,10 +257,21 @@ def _close(left: int | None) -> str:
     return f"closes in {left} day{'s' if left != 1 else ''}"
 
 
+def money_text(stored: int, currency: str | None) -> str:
+    """money.format_money(stored, currency) in integer arithmetic: the agenda formats thousands of deals
+    and Decimal formatting was a third of its rendering (equal for every amount: tests/test_agenda.py)."""
+    whole, frac = divmod(-stored if stored < 0 else stored, 1000)
+    text = (
+        f"{'-' if stored < 0 else ''}{whole:,}.{frac:03d}"
+        if frac % 10
+        else f"{'-' if stored < 0 else ''}{whole:,}.{frac // 10:02d}"
+    )
+    return f"{text} {currency}" if currency else text
+
+
 def lines(doc: dict) -> dict[str, list[str]]:
     """Each section as one line of text per item."""
     from crm_cli.dates import local_converter
-    from crm_cli.money import format_money
 
     _when = local_converter()  # to_local() with the zone looked up once; '' for none
     out: dict[str, list[str]] = {s: [] for s in SECTIONS}
@@ -275,7 +286,7 @@ def lines(doc: dict) -> dict[str, list[str]]:
         )
         out["touches"].append(f"{r['contact']}: every {r['every_days']} days, {_overdue(r['days_overdue'])} ({last})")
     for r in doc["deals"]:
-        value = format_money(int(r["value"] * 1000), r["currency"]) if r["value"] is not None else ""
+        value = money_text(int(r["value"] * 1000), r["currency"]) if r["value"] is not None else ""
         out["deals"].append(
             f"#{r['id']} {r['title']} — {r['contact']}, {value}, {r['stage']}, "
             f"{_close(r['days_left'])} ({r['expected_close']})"

@@ -231,7 +231,10 @@ def local_converter(with_time: bool = True):
         if len(iso) == 10:
             return iso
         if len(iso) == 20 and iso[19] == "Z":
-            return (fromisoformat(iso[:19]) + offset).strftime(fmt)
+            value = fromisoformat(iso[:19]) + offset
+            if value.year >= 1000:  # isoformat() is strftime's text for 4-digit years, 3x faster
+                return value.isoformat(" ", "minutes") if with_time else value.date().isoformat()
+            return value.strftime(fmt)
         return fromisoformat(iso.replace("Z", "+00:00")).astimezone(tz).strftime(fmt)
 
     return convert

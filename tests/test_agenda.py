@@ -219,3 +219,19 @@ def test_unreachable_server_records_nothing(crm, busy, db_path):
     assert result.exit_code == 1
     assert '"smtp_error"' in result.stderr and str(port) in result.stderr
     assert dump(db_path) == before
+
+
+def test_money_text_equals_format_money():
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from crm_cli.agenda import money_text
+    from crm_cli.money import format_money
+
+    @given(st.integers(min_value=-(2**62) + 1, max_value=2**62 - 1), st.sampled_from([None, "SAR", "KWD"]))
+    def check(stored, currency):
+        assert money_text(stored, currency) == format_money(stored, currency)
+
+    check()
+    for stored in (0, 1, -1, 5, 10, 999, 1000, -1000, 1500, 1234567, 1234560, -5, -10, 12000000):
+        assert money_text(stored, "SAR") == format_money(stored, "SAR")

@@ -68,3 +68,39 @@ def test_ages():
 def test_any_text_parses_or_is_refused_cleanly(text):
     with contextlib.suppress(InvalidInput):
         parse_datetime(text, NOW, "dmy")
+
+
+# ---------------------------------------------------------------------------------------------
+# The batch converters (listings, the agenda) give what to_local() gives, value for value.
+
+
+@pytest.mark.parametrize("zone", ["Asia/Riyadh", "America/St_Johns", "UTC", "Asia/Kathmandu"])
+@given(
+    moment=st.datetimes(min_value=datetime(1000, 1, 2), max_value=datetime(9998, 12, 30)),
+    form=st.sampled_from(["z", "offset", "date"]),
+)
+def test_local_converters_equal_to_local(zone, moment, form):
+    import os
+    import time
+
+    from crm_cli.dates import local_converter, local_day_converter, local_now, to_local
+
+    saved = os.environ.get("TZ")
+    os.environ["TZ"] = zone
+    time.tzset()
+    try:
+        if form == "z":
+            iso = moment.replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+        elif form == "offset":
+            iso = moment.replace(microsecond=0).isoformat() + "+05:30"
+        else:
+            iso = moment.date().isoformat()
+        for with_time in (True, False):
+            assert local_converter(with_time)(iso) == to_local(iso, with_time)
+        if form != "date":
+            expected = local_now(datetime.fromisoformat(iso.replace("Z", "+00:00"))).date()
+            assert local_day_converter()(iso) == expected
+        assert local_converter()(None) == local_converter()("") == ""
+    finally:
+        os.environ["TZ"] = saved or "Asia/Riyadh"
+        time.tzset()

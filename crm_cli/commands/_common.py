@@ -58,8 +58,10 @@ def options(formats: tuple[str, ...] = FORMATS):
     """
 
     def decorate(fn: Callable) -> Callable:
-        hints = typing.get_type_hints(fn, include_extras=True)
-        own = [p.replace(annotation=hints.get(p.name, p.annotation)) for p in inspect.signature(fn).parameters.values()]
+        own = list(inspect.signature(fn).parameters.values())
+        if any(isinstance(p.annotation, str) for p in own):  # postponed annotations: resolve them
+            hints = typing.get_type_hints(fn, include_extras=True)
+            own = [p.replace(annotation=hints.get(p.name, p.annotation)) for p in own]
 
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):

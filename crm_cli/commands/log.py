@@ -49,24 +49,34 @@ def _parse_when(conn, raw: str | None):
     return parse_datetime(raw, envmod.current().now, settings.date_order(conn))
 
 
+# The options of `crm log call|email|…`, built once for the seven commands (each def evaluates them).
+_Ref = Annotated[str, typer.Argument(help="Contact: id, e-mail, phone or part of the name.")]
+_Summary = Annotated[str, typer.Argument(help="What happened.")]
+_At = Annotated[str | None, typer.Option("--at", help="When (default now): 2026-11-02 15:30, yesterday 15:00, -2d.")]
+_FollowUp = Annotated[str | None, typer.Option("--follow-up", help="Follow-up due: tomorrow, +3d, 02/12/2026.")]
+_Duration = Annotated[int | None, typer.Option("--duration", help="Minutes.")]
+_Outcome = Annotated[str | None, typer.Option("--outcome", help="Outcome, e.g. interested, no answer.")]
+_Direction = Annotated[str | None, typer.Option("--direction", help="in or out.")]
+_Amount = Annotated[str | None, typer.Option("--amount", help="Purchase amount, exact (249.90).")]
+_Currency = Annotated[str | None, typer.Option("--currency", help="Currency (default from config).")]
+_Score = Annotated[int | None, typer.Option("--score", help="Satisfaction score (CSAT 1-5 or NPS 0-10).")]
+_Deal = Annotated[int | None, typer.Option("--deal", help="Link to this deal id.")]
+
+
 def _make_kind_command(kind: str):
     @options(("json",))
     def log_kind(
-        ref: Annotated[str, typer.Argument(help="Contact: id, e-mail, phone or part of the name.")],
-        summary: Annotated[str, typer.Argument(help="What happened.")] = "",
-        at: Annotated[
-            str | None, typer.Option("--at", help="When (default now): 2026-11-02 15:30, yesterday 15:00, -2d.")
-        ] = None,
-        follow_up: Annotated[
-            str | None, typer.Option("--follow-up", help="Follow-up due: tomorrow, +3d, 02/12/2026.")
-        ] = None,
-        duration: Annotated[int | None, typer.Option("--duration", help="Minutes.")] = None,
-        outcome: Annotated[str | None, typer.Option("--outcome", help="Outcome, e.g. interested, no answer.")] = None,
-        direction: Annotated[str | None, typer.Option("--direction", help="in or out.")] = None,
-        amount: Annotated[str | None, typer.Option("--amount", help="Purchase amount, exact (249.90).")] = None,
-        currency: Annotated[str | None, typer.Option("--currency", help="Currency (default from config).")] = None,
-        score: Annotated[int | None, typer.Option("--score", help="Satisfaction score (CSAT 1-5 or NPS 0-10).")] = None,
-        deal: Annotated[int | None, typer.Option("--deal", help="Link to this deal id.")] = None,
+        ref: _Ref,
+        summary: _Summary = "",
+        at: _At = None,
+        follow_up: _FollowUp = None,
+        duration: _Duration = None,
+        outcome: _Outcome = None,
+        direction: _Direction = None,
+        amount: _Amount = None,
+        currency: _Currency = None,
+        score: _Score = None,
+        deal: _Deal = None,
     ) -> None:
         from crm_cli.money import parse_amount, parse_currency
 
