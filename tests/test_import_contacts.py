@@ -501,3 +501,30 @@ def test_vcard_without_end_is_refused_naming_the_card(sa, tmp_path, db_path):
     assert (doc["added"], doc["rejected"]) == (1, 1)
     rejected = (tmp_path / "nested.vcf.rejects.vcf").read_text()
     assert "FN:Open" in rejected and "FN:Next" not in rejected
+
+
+def _schema(db_path) -> list[tuple]:
+    conn = sqlite3.connect(db_path)
+    try:
+        return conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name").fetchall()
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("stream", ["1", "1000000000"])
+def test_indexes_dropped_for_the_load_come_back(sa, db_path, tmp_path, monkeypatch, stream):
+    """Into an (almost) empty table the importer drops the secondary indexes for the load and builds them
+    once afterwards: the schema afterwards is the same, and the indexes answer (integrity_check)."""
+    monkeypatch.setenv("CRM_IMPORT_STREAM_MIN_LINES", stream)
+    schema = _schema(db_path)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("Name,Email\nA,a@example.com\nB,not-an-email\n", encoding="utf-8")
+    assert sa("contact", "import", str(bad)).exit_code == 2
+    assert _schema(db_path) == schema
+    sa.ok("contact", "import", str(DATA / "google_contacts.csv"))
+    assert _schema(db_path) == schema
+    conn = sqlite3.connect(db_path)
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    plan = " ".join(r[-1] for r in conn.execute("EXPLAIN QUERY PLAN SELECT id FROM contacts WHERE name_key = 'x'"))
+    assert "contacts_name_key" in plan
+    conn.close()

@@ -728,7 +728,7 @@ class ContactImporter:
         tags: list[tuple] = []
         for c in new_orgs + self.adds:  # organisations first: people point at them (org_id)
             self._rows(c, _org_of(c, orgs), rows, handles, tags)
-        with _deferred_triggers(conn, {"contacts": "contacts_fts_ai"}):
+        with _deferred_triggers(conn, {"contacts": "contacts_fts_ai"}, expected=len(rows)):
             _insert_many(conn, "contacts", _CONTACT_COLUMNS, rows)
             _insert_many(conn, "contact_handles", _HANDLE_COLUMNS, handles)
             _insert_many(conn, "tags", ["contact_id", "tag"], tags)
@@ -849,7 +849,9 @@ class ContactImporter:
         os.close(write_fd)
         conn.execute("SAVEPOINT contact_import_stream")
         try:
-            deferred = _deferred_triggers(conn, {"contacts": "contacts_fts_ai"}, streamed={"contacts_fts_ai"})
+            deferred = _deferred_triggers(
+                conn, {"contacts": "contacts_fts_ai"}, streamed={"contacts_fts_ai"}, expected=len(records)
+            )
             with os.fdopen(read_fd, "rb") as inp, deferred:
                 while True:
                     try:
@@ -983,18 +985,28 @@ class _deferred_triggers:
     were. Triggers whose body is not one INSERT … VALUES keep firing per row.
     """
 
-    def __init__(self, conn: sqlite3.Connection, extra: dict[str, str], streamed: set[str] = frozenset()):
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        extra: dict[str, str],
+        streamed: set[str] = frozenset(),
+        expected: int = 0,
+    ):
         self.conn = conn
         self.tables = ["contacts", "contact_handles", "tags"]
         self.extra = extra
         self.streamed = streamed  # triggers whose work the caller does itself as it goes (see dropped())
+        self.expected = expected  # about how many contacts the load adds
         self.saved: list[tuple[str, str, str, int]] = []  # (table, trigger name, sql, rowid before)
+        self.indexes: list[str] = []  # CREATE INDEX statements of the indexes dropped for the load
 
     def __enter__(self):
         conn = self.conn
         for table in self.tables:
             names = [f"audit_{table}_insert", self.extra.get(table)]
             start = conn.execute(f"SELECT coalesce(max(rowid), 0) FROM {table}").fetchone()[0]
+            if table == "contacts" and start <= self.expected:
+                self._drop_indexes()
             for name in filter(None, names):
                 row = conn.execute(
                     "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", (name,)
@@ -1004,10 +1016,28 @@ class _deferred_triggers:
                     self.saved.append((table, name, row[0], start))
         return self
 
+    def _drop_indexes(self) -> None:
+        """Into a table (nearly) empty next to the load, building the secondary indexes once afterwards
+        (sorted) costs less than updating them row by row in random key order (name_key above all). Only
+        the plain indexes the schema declares (CREATE INDEX): UNIQUE constraints stay and keep checking.
+        Foreign-key checks are off for the load (importers._fast_writes): with them on, a contacts row
+        inserted without the org_id index would scan the table for children."""
+        conn = self.conn
+        if conn.execute("PRAGMA foreign_keys").fetchone()[0]:
+            return
+        for name, sql in conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+            " AND tbl_name IN ('contacts', 'contact_handles', 'tags') ORDER BY rowid"
+        ).fetchall():
+            conn.execute(f'DROP INDEX "{name}"')
+            self.indexes.append(sql)
+
     def dropped(self, name: str) -> bool:
         return any(saved[1] == name for saved in self.saved)
 
     def __exit__(self, exc_type, *exc):
+        for sql in self.indexes:
+            self.conn.execute(sql)
         for table, name, sql, start in self.saved:
             ranged = exc_type is None and name.startswith("audit_") and _record_range(self.conn, table, start)
             if exc_type is None and name not in self.streamed and not ranged:
