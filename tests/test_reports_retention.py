@@ -221,3 +221,30 @@ def test_local_buckets_agree_with_periods(monkeypatch, zone):
             assert b.label(b.of(text)) == periods.label(day, period)
             assert b.fast()(text) == b.of(text)
             assert periods.local_date(b.start_utc(b.of(text))) == periods.start_of(day, period)
+
+
+@pytest.mark.parametrize("zone", ["Asia/Riyadh", "America/New_York", "Europe/London", "Australia/Lord_Howe",
+                                  "Asia/Kathmandu", "Pacific/Kiritimati", "America/St_Johns"])  # fmt: skip
+def test_sqlite_local_days_match_python_in_any_zone(monkeypatch, zone):
+    """Reports bucket purchases with SQLite's date(at, LocalDays.modifier): the same local day as LocalDays
+    (crm's one local offset), also in zones with DST, half-hour and 45-minute offsets."""
+    import sqlite3
+    import time
+    from datetime import UTC, datetime, timedelta
+
+    from crm_cli.reports import buckets
+
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        now = datetime(2026, 11, 22, 9, tzinfo=UTC)
+        days = buckets.LocalDays(now)
+        conn = sqlite3.connect(":memory:")
+        start = datetime(2024, 1, 1, tzinfo=UTC)
+        for step in range(0, 3 * 366 * 24 * 4, 7):  # every 105 minutes over three years, DST changes included
+            at = (start + timedelta(minutes=15 * step)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            (sql_day,) = conn.execute("SELECT date(?, ?)", (at, days.modifier)).fetchone()
+            assert sql_day == days.day(at).isoformat(), (zone, at)
+    finally:
+        monkeypatch.undo()
+        time.tzset()

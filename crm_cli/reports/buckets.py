@@ -46,6 +46,11 @@ class LocalDays:
         self.offset = local_now(now).utcoffset() or timedelta(0)
         self._cache: dict[str, tuple[str, int, int]] = {}
 
+    @property
+    def modifier(self) -> str:
+        """SQLite's date(instant, modifier) gives the local day for this offset: '+10800 seconds'."""
+        return f"{round(self.offset.total_seconds()):+d} seconds"
+
     def _split(self, key: str) -> tuple[str, int, int]:
         midnight = datetime.combine(date.fromisoformat(key), time(0))  # naive UTC
         first = (midnight + self.offset).date()

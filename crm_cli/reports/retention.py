@@ -18,8 +18,8 @@ One ordered pass over the covering purchase index, bucketed in Python (buckets.p
 from __future__ import annotations
 
 import sqlite3
-from collections import Counter
-from datetime import datetime
+from collections import defaultdict
+from datetime import date, datetime
 
 from crm_cli import periods
 from crm_cli.db import utc_iso
@@ -35,30 +35,32 @@ def retention(conn: sqlite3.Connection, *, now: datetime, period: str = "month",
     start = utc_iso(rng.start) if rng.start else ""
     end = utc_iso(rng.end) if rng.end else utc_iso(now)
     end_cut = utc_iso(rng.end) if rng.end else "~"  # purchases after --to are ignored; without it none
-    of = bucketer.fast()
-    organisations = {r[0] for r in conn.execute("SELECT id FROM contacts WHERE kind <> 'person'")}
-
-    sizes: Counter = Counter()  # cohort -> customers
-    matrix: Counter = Counter()  # (cohort, period) -> customers of the cohort buying in that period
-    repeaters: Counter = Counter()  # cohort -> customers with 2+ purchases
-    active: Counter = Counter()  # period -> customers buying in it (all cohorts)
-    stayed: Counter = Counter()  # period -> customers buying in it and in the next one
+    sizes: defaultdict = defaultdict(int)  # cohort -> customers
+    matrix: defaultdict = defaultdict(int)  # (cohort, period) -> customers of the cohort buying in that period
+    repeaters: defaultdict = defaultdict(int)  # cohort -> customers with 2+ purchases
+    active: defaultdict = defaultdict(int)  # period -> customers buying in it (all cohorts)
+    stayed: defaultdict = defaultdict(int)  # period -> customers buying in it and in the next one
     earliest = None
 
-    current, cohort, previous, count, member, skip = None, 0, 0, 0, False, False
-    sql = "SELECT contact_id, happened_at FROM interactions WHERE kind = 'purchase' ORDER BY contact_id, happened_at"
-    for contact_id, at in conn.execute(sql):
-        if at >= end_cut:
-            continue
+    # Persons' purchases before the cut, in order per customer, each with its local day from SQLite.
+    cursor = conn.cursor()
+    cursor.row_factory = None
+    rows = cursor.execute(
+        f"""SELECT contact_id, date(happened_at, ?), happened_at FROM interactions
+            WHERE kind = 'purchase' AND happened_at < ? AND {PERSONS_ONLY}
+            ORDER BY contact_id, happened_at""",
+        (bucketer.days.modifier, end_cut),
+    )
+    indexes: dict[str, int] = {}  # local day -> period index
+    current, cohort, previous, count, member = None, 0, 0, 0, False
+    for contact_id, day, at in rows:
+        k = indexes.get(day)
+        if k is None:
+            k = indexes[day] = bucketer.of_day(date.fromisoformat(day))
         if contact_id != current:
             if member and count >= 2:
                 repeaters[cohort] += 1
-            current, skip = contact_id, contact_id in organisations
-            if skip:
-                member = False
-                continue
-            k = of(at)
-            cohort, previous, count = k, k, 0
+            current, cohort, previous, count = contact_id, k, k, 0
             member = at >= start
             if member:
                 sizes[k] += 1
@@ -66,9 +68,7 @@ def retention(conn: sqlite3.Connection, *, now: datetime, period: str = "month",
                 if earliest is None or at < earliest:
                     earliest = at
             active[k] += 1
-        elif skip:
-            continue
-        elif (k := of(at)) != previous:
+        elif k != previous:
             if k == previous + 1:
                 stayed[previous] += 1
             if member:
