@@ -83,6 +83,17 @@ _CONTACT_COLUMNS = [
     "created_at",
     "updated_at",
 ]
+# What candidate() does with a mapped column (ContactImporter._columns_of).
+_K_NAME, _K_EMAIL, _K_PHONE, _K_OTHER_EMAILS, _K_OTHER_PHONES = "name", "email", "phone", "oemails", "ophones"
+_K_GROUP, _K_ADDRESS, _K_TAGS, _K_FIELDS, _K_CUSTOM, _K_TEXT, _K_SCALAR = (
+    "group",
+    "address",
+    "tags",
+    "fields",
+    "custom",
+    "text",
+    "scalar",
+)
 _HANDLE_COLUMNS = ["contact_id", "type", "value", "key", "label", "is_primary"]
 _STREAM_CHUNK = 2000  # records per chunk the validating child sends
 _CHUNK = 500  # rows per multi-row INSERT (x ~21 columns stays under SQLite's 32766 variables)
@@ -344,6 +355,8 @@ class ContactImporter:
         self._tag_cache: dict[str, str | None] = {}
         self._clean_cache: dict[str, str | None] = {}  # cities, companies, titles repeat
         self._custom_used: set[str] = set()
+        self._columns_for: Mapping | None = None
+        self._columns: list[tuple[str, str, str, int, str]] = []
 
     # -- existing data ------------------------------------------------------------------------
 
@@ -421,56 +434,60 @@ class ContactImporter:
         custom: dict[str, str] = {}
         scalars: dict[str, tuple[object, str]] = {}
         outlook = mapping.profile == "outlook"
-        for column in mapping.columns:
-            raw = values.get(column.header)
-            if raw is None or raw == "" or column.target == "drop":
+        get = values.get
+        for header, target, kind, rank, group in self._columns_of(mapping):
+            raw = get(header)
+            if raw is None or raw == "":
                 continue
-            if isinstance(raw, str):
-                raw = unprotect(raw)
-                if not raw.strip():
+            if raw.__class__ is str:
+                if raw[0] == "'":
+                    raw = unprotect(raw)
+                if raw.isspace():  # == not raw.strip() for a non-empty string
                     continue
-            target = column.target
-            header = column.header
-            if target in ("name", "first_name", "middle_name", "last_name", "prefix", "suffix"):
+            if kind is _K_NAME:
                 names.setdefault(target, str(raw))
-            elif target == "email":
+            elif kind is _K_TEXT:
+                texts.setdefault(target, str(raw))
+            elif kind is _K_EMAIL:
+                if raw.__class__ is str and ":::" not in raw:
+                    emails.append((rank, raw, header))  # one address (what _split_many gives)
+                    continue
                 for i, part in enumerate(_split_many(raw)):
                     if i == 0:
-                        emails.append((column.rank, part, header))
+                        emails.append((rank, part, header))
                     else:
                         other_emails.append((part, header))
-            elif target == "phone":
+            elif kind is _K_PHONE:
                 if outlook and str(raw).strip() in PLACEHOLDERS:
+                    continue
+                if raw.__class__ is str and ":::" not in raw:
+                    phones.append((rank, raw, header))
                     continue
                 for i, part in enumerate(_split_many(raw)):
                     if i == 0:
-                        phones.append((column.rank, part, header))
+                        phones.append((rank, part, header))
                     else:
                         other_phones.append((part, header))
-            elif target == "other_emails":
-                other_emails += [(p, header) for p in _split_many(raw, _LIST_SPLIT)]
-            elif target == "other_phones":
-                other_phones += [(p, header) for p in _split_many(raw, _LIST_SPLIT)]
-            elif (
-                target in ("address", "city", "region", "postal_code", "country", "address_formatted") and column.group
-            ):
-                groups.setdefault(column.group, {}).setdefault(target, []).append(str(raw).strip())
-            elif target in ("address", "region", "postal_code"):
-                groups.setdefault("", {}).setdefault(target, []).append(str(raw).strip())
-            elif target == "tags":
+            elif kind is _K_TAGS:
                 tags += [(t, header) for t in _split_many(raw, _LIST_SPLIT)]
-            elif target == "fields":
+            elif kind is _K_SCALAR:
+                scalars.setdefault(target, (raw, header))
+            elif kind is _K_OTHER_EMAILS:
+                other_emails += [(p, header) for p in _split_many(raw, _LIST_SPLIT)]
+            elif kind is _K_OTHER_PHONES:
+                other_phones += [(p, header) for p in _split_many(raw, _LIST_SPLIT)]
+            elif kind is _K_GROUP:
+                groups.setdefault(group, {}).setdefault(target, []).append(str(raw).strip())
+            elif kind is _K_ADDRESS:
+                groups.setdefault("", {}).setdefault(target, []).append(str(raw).strip())
+            elif kind is _K_FIELDS:
                 custom.update(self._fields_value(raw, header))
-            elif target.startswith("custom:"):
+            else:  # _K_CUSTOM
                 text = raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False)
                 if outlook and text.strip().lower() in PLACEHOLDERS:
                     continue
                 custom.setdefault(target[7:], text)
                 self._custom_used.add(header)
-            elif target in ("company", "title", "city", "country", "notes", "department", "birthday"):
-                texts.setdefault(target, str(raw))
-            else:
-                scalars.setdefault(target, (raw, header))
         name = names.get("name")
         if not name:
             parts = [names.get(k) for k in ("first_name", "middle_name", "last_name", "suffix")]
@@ -508,6 +525,46 @@ class ContactImporter:
         email_list = [(raw, None, col) for _, raw, col in emails] + [(raw, None, col) for raw, col in other_emails]
         phone_list = [(raw, None, col) for _, raw, col in phones] + [(raw, None, col) for raw, col in other_phones]
         return self._build(record, name, texts, email_list, phone_list, tags, custom, scalars)
+
+    def _columns_of(self, mapping: Mapping) -> list[tuple[str, str, str, int, str]]:
+        """The mapping's columns as (header, target, kind, rank, group), dropped ones left out, computed
+        once per mapping: candidate() dispatches on kind instead of testing target against every case."""
+        if self._columns_for is mapping:
+            return self._columns
+        columns = []
+        for column in mapping.columns:
+            target = column.target
+            if target == "drop":
+                continue
+            if target in ("name", "first_name", "middle_name", "last_name", "prefix", "suffix"):
+                kind = _K_NAME
+            elif target == "email":
+                kind = _K_EMAIL
+            elif target == "phone":
+                kind = _K_PHONE
+            elif target == "other_emails":
+                kind = _K_OTHER_EMAILS
+            elif target == "other_phones":
+                kind = _K_OTHER_PHONES
+            elif (
+                target in ("address", "city", "region", "postal_code", "country", "address_formatted") and column.group
+            ):
+                kind = _K_GROUP
+            elif target in ("address", "region", "postal_code"):
+                kind = _K_ADDRESS
+            elif target == "tags":
+                kind = _K_TAGS
+            elif target == "fields":
+                kind = _K_FIELDS
+            elif target.startswith("custom:"):
+                kind = _K_CUSTOM
+            elif target in ("company", "title", "city", "country", "notes", "department", "birthday"):
+                kind = _K_TEXT
+            else:
+                kind = _K_SCALAR
+            columns.append((column.header, target, kind, column.rank, column.group))
+        self._columns_for, self._columns = mapping, columns
+        return columns
 
     def _fields_value(self, raw, column: str) -> dict[str, str]:
         value = raw
@@ -591,7 +648,7 @@ class ContactImporter:
                 elif kind not in ("person", "individual", ""):
                     raise RowError(column, f"invalid kind {raw!r}; use person or organization")
             elif key == "source":
-                c.source = normalize(str(raw)) or None
+                c.source = _norm_cached(str(raw)) or None  # the same as normalize(); sources repeat
             elif key == "status":
                 c.status = parse_status(str(raw), column)
             elif key == "dnc":
@@ -767,7 +824,7 @@ class ContactImporter:
         notes = values.get("notes")
         email = c.emails[0][0] if c.emails else None
         phone = c.phones[0][0] if c.phones else None
-        name_key = norm(c.name)
+        name_key = _norm_cached(c.name)
         cid = c.id
         rows.append(
             (
