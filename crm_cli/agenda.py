@@ -153,6 +153,7 @@ def deals_closing(conn: sqlite3.Connection, *, now: datetime, days: int) -> list
     )
     result = []
     left_by_day: dict[str, int | None] = {}  # many deals share a close date
+    decimal = _Memo(to_decimal)  # and amounts (Decimals are immutable: one per distinct value)
     for id_, contact_id, contact, title, value, currency, stage, expected_close in cursor:
         left = left_by_day.get(expected_close, ...)
         if left is ...:
@@ -167,7 +168,7 @@ def deals_closing(conn: sqlite3.Connection, *, now: datetime, days: int) -> list
                 "contact_id": contact_id,
                 "contact": contact,
                 "title": title,
-                "value": to_decimal(value),
+                "value": decimal[value],
                 "currency": currency,
                 "stage": stage,
                 "expected_close": expected_close,
@@ -273,28 +274,51 @@ def lines(doc: dict) -> dict[str, list[str]]:
     """Each section as one line of text per item."""
     from crm_cli.dates import local_converter
 
-    _when = local_converter()  # to_local() with the zone looked up once; '' for none
-    out: dict[str, list[str]] = {s: [] for s in SECTIONS}
-    for r in doc["follow_ups"]:
-        text = f"#{r['id']} {r['contact']}: {r['summary'] or r['kind']}"
-        out["follow_ups"].append(f"{text} (due {_when(r['due_at'])}, {_overdue(r['days_overdue'])})")
-    for r in doc["touches"]:
-        last = (
-            f"last {r['last_interaction_kind']} {_when(r['last_interaction_at'])}: {r['last_interaction']}"
-            if r["last_interaction_at"]
-            else "never contacted"
-        )
-        out["touches"].append(f"{r['contact']}: every {r['every_days']} days, {_overdue(r['days_overdue'])} ({last})")
-    for r in doc["deals"]:
-        value = money_text(int(r["value"] * 1000), r["currency"]) if r["value"] is not None else ""
-        out["deals"].append(
-            f"#{r['id']} {r['title']} — {r['contact']}, {value}, {r['stage']}, "
-            f"{_close(r['days_left'])} ({r['expected_close']})"
-        )
-    for r in doc["support"]:
-        age = "opened today" if r["days_open"] == 0 else f"open {r['days_open']} days"
-        out["support"].append(f"#{r['id']} {r['contact']}: {r['summary'] or 'support request'} ({age})")
-    return out
+    when = local_converter()  # to_local() with the zone looked up once; '' for none
+    # Thousands of items share a few day counts and amounts: each text is made once per call.
+    overdue = _Memo(_overdue)
+    close = _Memo(_close)
+    amount = _Memo(lambda key: money_text(int(key[0] * 1000), key[1]))  # (to_decimal() value, currency)
+    opened = _Memo(lambda days: "opened today" if days == 0 else f"open {days} days")
+
+    def last(r: dict) -> str:
+        if not r["last_interaction_at"]:
+            return "never contacted"
+        return f"last {r['last_interaction_kind']} {when(r['last_interaction_at'])}: {r['last_interaction']}"
+
+    return {
+        "follow_ups": [
+            f"#{r['id']} {r['contact']}: {r['summary'] or r['kind']} (due {when(r['due_at'])}, "
+            f"{overdue[r['days_overdue']]})"
+            for r in doc["follow_ups"]
+        ],
+        "touches": [
+            f"{r['contact']}: every {r['every_days']} days, {overdue[r['days_overdue']]} ({last(r)})"
+            for r in doc["touches"]
+        ],
+        "deals": [
+            f"#{r['id']} {r['title']} — {r['contact']}, "
+            f"{amount[r['value'], r['currency']] if r['value'] is not None else ''}, {r['stage']}, "
+            f"{close[r['days_left']]} ({r['expected_close']})"
+            for r in doc["deals"]
+        ],
+        "support": [
+            f"#{r['id']} {r['contact']}: {r['summary'] or 'support request'} ({opened[r['days_open']]})"
+            for r in doc["support"]
+        ],
+    }
+
+
+class _Memo(dict):
+    """fn(key), computed once per key."""
+
+    def __init__(self, fn) -> None:
+        super().__init__()
+        self.fn = fn
+
+    def __missing__(self, key):
+        value = self[key] = self.fn(key)
+        return value
 
 
 NOUNS = {
@@ -320,7 +344,7 @@ def render_text(doc: dict) -> str:
             continue
         title = TITLES[s] + (f" (next {doc['days']} days or passed)" if s == "deals" else "")
         out.append(f"{title} ({len(sections[s])})")
-        out += [f"  - {line}" for line in sections[s]]
+        out.append("  - " + "\n  - ".join(sections[s]))  # one string per section (thousands of lines)
         out.append("")
     return "\n".join(out).rstrip() + "\n"
 
