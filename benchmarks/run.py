@@ -88,23 +88,36 @@ def is_editable_or_missing(crm: Path) -> bool:
 
 
 def regular_install(log) -> tuple[list[str], str]:
-    """A `crm` from a regular `pip install` of this checkout's sources (cached in /tmp by source hash)."""
+    """A `crm` from a regular `pip install` of this checkout's sources (cached in /tmp by source hash).
+
+    Several people may run this at once: the build holds a lock, and a venv counts only once its
+    `ready` stamp is written (a half-built one, e.g. from an interrupted run, is built again)."""
+    import fcntl
+
     if not is_editable_or_missing(BIN / "crm"):
         return [str(BIN / "crm")], f"{BIN / 'crm'} (regular install)"
     digest = source_hash()
-    venv = Path(tempfile.gettempdir()) / f"crm-bench-install-{digest}"
-    crm = venv / "bin" / "crm"
-    if not crm.exists():
-        for old in Path(tempfile.gettempdir()).glob("crm-bench-install-*"):
-            shutil.rmtree(old, ignore_errors=True)  # builds of older sources
-        log(f"building a regular install of this checkout in {venv} (the editable one adds ~20 ms per run) …")
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        with tempfile.TemporaryDirectory(prefix="crm-src-") as src:
-            # a copy, so no stale build/ folder of the checkout ends up in the wheel
-            shutil.copytree(ROOT / "crm_cli", Path(src) / "crm_cli", ignore=shutil.ignore_patterns("__pycache__"))
-            for name in ("pyproject.toml", "README.md"):
-                shutil.copy(ROOT / name, Path(src) / name)
-            subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", src], check=True)
+    tmp = Path(tempfile.gettempdir())
+    venv = tmp / f"crm-bench-regular-{digest}"
+    crm, ready = venv / "bin" / "crm", venv / "ready"
+    with open(tmp / f"crm-bench-regular-{digest}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not ready.exists():
+            shutil.rmtree(venv, ignore_errors=True)
+            log(f"building a regular install of this checkout in {venv} (the editable one adds ~20 ms per run) …")
+            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+            with tempfile.TemporaryDirectory(prefix="crm-src-") as src:
+                # a copy, so no stale build/ folder of the checkout ends up in the wheel
+                shutil.copytree(ROOT / "crm_cli", Path(src) / "crm_cli", ignore=shutil.ignore_patterns("__pycache__"))
+                for name in ("pyproject.toml", "README.md"):
+                    shutil.copy(ROOT / name, Path(src) / name)
+                subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", src], check=True)
+            ready.write_text(digest)
+        ready.touch()  # last used
+    for old in [*tmp.glob("crm-bench-regular-*"), *tmp.glob("crm-bench-install-*")]:  # older sources
+        used = old / "ready" if (old / "ready").exists() else old
+        if old.is_dir() and old != venv and time.time() - used.stat().st_mtime > 86400:  # unused for a day
+            shutil.rmtree(old, ignore_errors=True)
     return [str(crm)], f"{crm} (regular pip install of this checkout, sources {digest}; the venv's is editable)"
 
 
