@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlite3
 from bisect import bisect_left
 from collections import Counter, defaultdict
-from datetime import datetime
+from datetime import date, datetime
 
 from crm_cli import periods
 from crm_cli.db import utc_iso
@@ -27,50 +27,76 @@ def acquisition(conn: sqlite3.Connection, *, now: datetime, period: str = "month
     bucketer = buckets.Bucketer(period, now)
     start = utc_iso(rng.start) if rng.start else ""
     end = utc_iso(rng.end) if rng.end else "~"
-    of = bucketer.fast()
-
+    cursor = conn.cursor()
+    cursor.row_factory = None
+    modifier = bucketer.days.modifier
+    # Counted by SQLite per local day and source; groups in the order of their first contact, so the
+    # counters below see each (period, source) in the order the rows would have come.
     clause, params = rng.sql("created_at")
-    created = conn.execute(
-        f"SELECT created_at, source FROM contacts WHERE kind = 'person' AND {clause}", params
+    created = cursor.execute(
+        f"""SELECT date(created_at, ?), source, count(*), min(created_at), min(id) FROM contacts
+            WHERE kind = 'person' AND {clause} GROUP BY 1, 2 ORDER BY 5""",
+        [modifier, *params],
     ).fetchall()
-    customers = conn.execute(
-        """SELECT f.first_at, c.source, c.created_at
+    customers = cursor.execute(
+        """SELECT date(f.first_at, ?), c.source, count(*),
+                  sum(f.first_at >= ? AND f.first_at < ?),
+                  min(CASE WHEN f.first_at >= ? AND f.first_at < ? THEN f.first_at END),
+                  sum(c.created_at >= ? AND c.created_at < ? AND f.first_at < ?), min(f.contact_id)
            FROM (SELECT contact_id, min(happened_at) AS first_at FROM interactions
                  WHERE kind = 'purchase' GROUP BY contact_id) f
            JOIN contacts c ON c.id = f.contact_id
-           WHERE c.kind = 'person'"""
+           WHERE c.kind = 'person'
+           GROUP BY 1, 2 ORDER BY 7""",
+        [modifier, start, end, start, end, start, end, end],
     ).fetchall()
+    indexes: dict[str, int] = {}
 
-    firsts = sorted(row[0] for row in customers)
-    in_range = [row for row in customers if start <= row[0] < end]
-    earliest = min([row[0] for row in created] + [row[0] for row in in_range], default=None)
+    def of(day: str) -> int:
+        k = indexes.get(day)
+        if k is None:
+            k = indexes[day] = bucketer.of_day(date.fromisoformat(day))
+        return k
+
+    firsts: dict[str, int] = defaultdict(int)  # local day of a first purchase -> customers
+    in_range = 0
+    earliest = min([row[3] for row in created] + [row[4] for row in customers if row[4]], default=None)
     win = buckets.window(bucketer, rng, now, earliest)
 
     new_contacts: Counter = Counter()
     contacts_by_source: dict = defaultdict(Counter)
     source_contacts: Counter = Counter()
-    for at, source in created:
-        k = of(at)
-        new_contacts[k] += 1
-        contacts_by_source[k][source] += 1
-        source_contacts[source] += 1
+    for day, source, n, _, _ in created:
+        k = of(day)
+        new_contacts[k] += n
+        contacts_by_source[k][source] += n
+        source_contacts[source] += n
     new_customers: Counter = Counter()
     customers_by_source: dict = defaultdict(Counter)
     source_customers: Counter = Counter()
-    for first_at, source, _ in in_range:
-        k = of(first_at)
-        new_customers[k] += 1
-        customers_by_source[k][source] += 1
-        source_customers[source] += 1
     converted: Counter = Counter()
-    for first_at, source, created_at in customers:
-        if start <= created_at < end and first_at < end:
-            converted[source] += 1
+    for day, source, n, n_in_range, _, n_converted, _ in customers:
+        firsts[day] += n
+        if n_in_range:
+            k = of(day)
+            new_customers[k] += n_in_range
+            customers_by_source[k][source] += n_in_range
+            source_customers[source] += n_in_range
+            in_range += n_in_range
+        if n_converted:
+            converted[source] += n_converted
+    days = sorted(firsts)
+    before = [0]  # customers whose first purchase came before days[i]
+    for day in days:
+        before.append(before[-1] + firsts[day])
+
+    def base(k: int) -> int:
+        """Customers whose first purchase came before period k started."""
+        return before[bisect_left(days, bucketer.start(k).isoformat())]
 
     rows = []
-    for k, k_start, k_end in win.bounds():
-        base_start = bisect_left(firsts, k_start)
-        base_end = bisect_left(firsts, k_end)
+    for k in win.indexes:
+        base_start, base_end = base(k), base(k + 1)
         rows.append(
             {
                 "period": bucketer.label(k),
@@ -93,21 +119,19 @@ def acquisition(conn: sqlite3.Connection, *, now: datetime, period: str = "month
                 "converted": converted[source],
                 "conversion_rate": buckets.rate(converted[source], source_contacts[source]),
                 "new_customers": source_customers[source],
-                "share_of_new_customers": buckets.rate(source_customers[source], len(in_range)),
+                "share_of_new_customers": buckets.rate(source_customers[source], in_range),
             }
         )
 
-    first_start = win.bounds()[0][1]
-    last_end = win.bounds()[-1][2]
-    base_start, base_end = bisect_left(firsts, first_start), bisect_left(firsts, last_end)
+    base_start, base_end = base(win.first), base(win.last + 1)
     summary = {
         "period": bucketer.period,
         "from": bucketer.start(win.first).isoformat(),
         "to": buckets.last_day(rng, now).isoformat(),
-        "new_contacts": len(created),
-        "new_customers": len(in_range),
+        "new_contacts": sum(source_contacts.values()),
+        "new_customers": in_range,
         "converted": sum(converted.values()),
-        "conversion_rate": buckets.rate(sum(converted.values()), len(created)),
+        "conversion_rate": buckets.rate(sum(converted.values()), sum(source_contacts.values())),
         "customers_at_start": base_start,
         "customers_at_end": base_end,
         "growth_rate": buckets.rate(base_end - base_start, base_start),
