@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import defaultdict
-from datetime import datetime
+from datetime import date, datetime
 
 from crm_cli import periods, settings
 from crm_cli.reports import buckets
@@ -24,18 +24,19 @@ class Tally:
         self.csat_n = self.csat_sum = self.satisfied = 0
         self.promoters = self.passives = self.detractors = 0
 
-    def add(self, score: int, scale: str) -> None:
+    def add(self, score: int, scale: str, n: int = 1) -> None:
+        """n responses of this score."""
         if scale == "nps":
             if score >= 9:
-                self.promoters += 1
+                self.promoters += n
             elif score >= 7:
-                self.passives += 1
+                self.passives += n
             else:
-                self.detractors += 1
+                self.detractors += n
         else:
-            self.csat_n += 1
-            self.csat_sum += score
-            self.satisfied += score >= 4
+            self.csat_n += n
+            self.csat_sum += score * n
+            self.satisfied += n if score >= 4 else 0
 
     def figures(self) -> dict:
         nps_n = self.promoters + self.passives + self.detractors
@@ -60,18 +61,24 @@ def satisfaction(
     rng = rng or periods.Range(None, None)
     bucketer = buckets.Bucketer(period, now)
     clause, params = rng.sql("happened_at")
-    scores = conn.execute(
-        f"""SELECT happened_at, score, coalesce(score_scale, 'csat') FROM interactions
-            WHERE score IS NOT NULL AND {clause}""",
-        params,
+    cursor = conn.cursor()
+    cursor.row_factory = None
+    # How many of each score on each local day (SQLite); the tallies only count.
+    scores = cursor.execute(
+        f"""SELECT date(happened_at, ?), score, coalesce(score_scale, 'csat'), count(*), min(happened_at)
+            FROM interactions WHERE score IS NOT NULL AND {clause} GROUP BY 1, 2, 3""",
+        [bucketer.days.modifier, *params],
     ).fetchall()
-    win = buckets.window(bucketer, rng, now, min((s[0] for s in scores), default=None))
-    of = bucketer.fast()
+    win = buckets.window(bucketer, rng, now, min((s[4] for s in scores), default=None))
+    indexes: dict[str, int] = {}
     tallies: dict = defaultdict(Tally)
     total = Tally()
-    for at, score, scale in scores:
-        tallies[of(at)].add(score, scale)
-        total.add(score, scale)
+    for day, score, scale, n, _ in scores:
+        k = indexes.get(day)
+        if k is None:
+            k = indexes[day] = bucketer.of_day(date.fromisoformat(day))
+        tallies[k].add(score, scale, n)
+        total.add(score, scale, n)
     rows = [
         {"period": bucketer.label(k), "period_start": bucketer.start(k).isoformat(), **tallies[k].figures()}
         for k in win.indexes

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 from bisect import bisect_left
 from collections import defaultdict
-from datetime import datetime
+from datetime import date, datetime
 from statistics import median
 
 from crm_cli import periods
@@ -24,6 +24,15 @@ def _hours(values: list[float]) -> tuple[float | None, float | None]:
     if not values:
         return None, None
     return round(sum(values) / len(values), 2), round(median(values), 2)
+
+
+def _running(days: list[tuple]):
+    """(local day, count, …) rows -> f(first day) = the count of the days before it."""
+    ordered = sorted((row[0], row[1]) for row in days)
+    keys, before = [day for day, _ in ordered], [0]
+    for _, n in ordered:
+        before.append(before[-1] + n)
+    return lambda day: before[bisect_left(keys, day.isoformat())]
 
 
 def oldest_open(conn: sqlite3.Connection, *, now: datetime, limit: int = 5) -> list[dict]:
@@ -66,27 +75,55 @@ def service(
     bucketer = buckets.Bucketer(period, now)
     start = utc_iso(rng.start) if rng.start else ""
     end = utc_iso(rng.end) if rng.end else "~"
-    requests = conn.execute(
-        """SELECT happened_at, status, resolved_at, (julianday(resolved_at) - julianday(happened_at)) * 24
-           FROM interactions WHERE kind = 'support'"""
+    cursor = conn.cursor()
+    cursor.row_factory = None
+    modifier = bucketer.days.modifier
+    # Per local day (SQLite): requests opened (all, and in the range) and resolved.
+    opened_days = cursor.execute(
+        """SELECT date(happened_at, ?), count(*), sum(happened_at >= ? AND happened_at < ?),
+                  min(CASE WHEN happened_at >= ? AND happened_at < ? THEN happened_at END)
+           FROM interactions WHERE kind = 'support' GROUP BY 1""",
+        (modifier, start, end, start, end),
     ).fetchall()
-    opened_all = sorted(r[0] for r in requests)
-    resolved_all = sorted(r[2] for r in requests if r[1] == "resolved" and r[2])
-    in_range = [r for r in requests if start <= r[0] < end]
-    resolved_in_range = [r for r in requests if r[1] == "resolved" and r[2] and start <= r[2] < end]
-    earliest = min([r[0] for r in in_range] + [r[2] for r in resolved_in_range], default=None)
+    resolved_days = cursor.execute(
+        """SELECT date(resolved_at, ?), count(*) FROM interactions
+           WHERE kind = 'support' AND status = 'resolved' AND resolved_at IS NOT NULL AND resolved_at <> ''
+           GROUP BY 1""",
+        (modifier,),
+    ).fetchall()
+    # Resolution times of the requests resolved in the range, in table order (the means add them up so).
+    resolved_in_range = cursor.execute(
+        """SELECT date(resolved_at, ?), (julianday(resolved_at) - julianday(happened_at)) * 24, resolved_at
+           FROM interactions
+           WHERE kind = 'support' AND status = 'resolved' AND resolved_at <> '' AND resolved_at >= ? AND resolved_at < ?
+           ORDER BY id""",
+        (modifier, start, end),
+    ).fetchall()
+    earliest = min(
+        [r[3] for r in opened_days if r[3]] + ([min(r[2] for r in resolved_in_range)] if resolved_in_range else []),
+        default=None,
+    )
     win = buckets.window(bucketer, rng, now, earliest)
-    of = bucketer.fast()
+    indexes: dict[str, int] = {}
+
+    def of(day: str) -> int:
+        k = indexes.get(day)
+        if k is None:
+            k = indexes[day] = bucketer.of_day(date.fromisoformat(day))
+        return k
 
     opened: dict = defaultdict(int)
-    for r in in_range:
-        opened[of(r[0])] += 1
+    for day, _, n, _ in opened_days:
+        if n:
+            opened[of(day)] += n
     durations: dict = defaultdict(list)
-    for r in resolved_in_range:
-        durations[of(r[2])].append(max(0.0, r[3]))
+    for day, hours, _ in resolved_in_range:
+        durations[of(day)].append(max(0.0, hours))
+    opened_before = _running(opened_days)
+    resolved_before = _running(resolved_days)
 
     rows = []
-    for k, _, k_end in win.bounds():
+    for k in win.indexes:
         mean_h, median_h = _hours(durations[k])
         rows.append(
             {
@@ -94,22 +131,24 @@ def service(
                 "period_start": bucketer.start(k).isoformat(),
                 "opened": opened[k],
                 "resolved": len(durations[k]),
-                "backlog": bisect_left(opened_all, k_end) - bisect_left(resolved_all, k_end),
+                "backlog": opened_before(bucketer.start(k + 1)) - resolved_before(bucketer.start(k + 1)),
                 "mean_hours": mean_h,
                 "median_hours": median_h,
             }
         )
-    all_hours = [max(0.0, r[3]) for r in resolved_in_range]
+    all_hours = [max(0.0, r[1]) for r in resolved_in_range]
     mean_h, median_h = _hours(all_hours)
     summary = {
         "period": bucketer.period,
         "from": bucketer.start(win.first).isoformat(),
         "to": buckets.last_day(rng, now).isoformat(),
-        "opened": len(in_range),
+        "opened": sum(r[2] for r in opened_days),
         "resolved": len(resolved_in_range),
         "mean_resolution_hours": mean_h,
         "median_resolution_hours": median_h,
-        "open_now": sum(1 for r in requests if r[1] == "open"),
+        "open_now": cursor.execute(
+            "SELECT count(*) FROM interactions WHERE kind = 'support' AND status = 'open'"
+        ).fetchone()[0],
         "oldest_open": oldest_open(conn, now=now, limit=oldest),
     }
     return {"rows": rows, "summary": summary}
