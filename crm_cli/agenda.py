@@ -180,29 +180,37 @@ def deals_closing(conn: sqlite3.Connection, *, now: datetime, days: int) -> list
 
 def open_support(conn: sqlite3.Connection, *, now: datetime) -> list[dict]:
     """Support requests still open, oldest first."""
-    from crm_cli.dates import local_day_converter
+    from crm_cli.dates import local_day_converter, local_shift_sql
 
+    today = local_now(now).date()
     cursor = conn.cursor()
     cursor.row_factory = None  # plain tuples (thousands of rows)
+    # SQLite counts the days since the local day it was opened (julianday of two dates: a whole number)
+    # for values in db.utc_iso's form (they print back unchanged); anything else is read by Python.
     cursor.execute(
-        """SELECT i.id, i.contact_id, c.name AS contact, i.summary, i.happened_at
+        """SELECT i.id, i.contact_id, c.name AS contact, i.summary, i.happened_at,
+                  CASE WHEN strftime('%Y-%m-%dT%H:%M:%SZ', i.happened_at) = i.happened_at
+                       THEN CAST(julianday(?) - julianday(date(i.happened_at, ?)) AS INTEGER) END AS days
            FROM interactions i JOIN contacts c ON c.id = i.contact_id
            WHERE i.kind = 'support' AND i.status = 'open'
-           ORDER BY i.happened_at, i.id"""
+           ORDER BY i.happened_at, i.id""",
+        (today.isoformat(), local_shift_sql()),
     )
-    today = local_now(now).date()
-    local_day = local_day_converter()
-    return [
-        {
-            "id": id_,
-            "contact_id": contact_id,
-            "contact": contact,
-            "summary": summary,
-            "opened_at": happened_at,
-            "days_open": max(0, (today - local_day(happened_at)).days),
-        }
-        for id_, contact_id, contact, summary, happened_at in cursor
-    ]
+    result = []
+    for id_, contact_id, contact, summary, happened_at, days in cursor:
+        if days is None:  # not db.utc_iso's form (SQLite reads only that here): Python's reading
+            days = (today - local_day_converter()(happened_at)).days
+        result.append(
+            {
+                "id": id_,
+                "contact_id": contact_id,
+                "contact": contact,
+                "summary": summary,
+                "opened_at": happened_at,
+                "days_open": days if days > 0 else 0,
+            }
+        )
+    return result
 
 
 def build(conn: sqlite3.Connection, *, now: datetime, days: int = 7) -> dict:

@@ -240,6 +240,13 @@ def local_converter(with_time: bool = True):
     return convert
 
 
+def local_shift_sql() -> str:
+    """The SQLite date modifier that turns stored UTC text into local time the way local_now() does
+    (the current local offset, e.g. '+10800 seconds'): date(x, shift) is local_day_converter()(x)."""
+    offset = _local_tz().utcoffset(None)
+    return f"{int(offset.total_seconds()):+d} seconds"
+
+
 def local_day_converter():
     """Stored UTC text -> its local calendar date, for many values (the zone looked up once)."""
     tz = _local_tz()

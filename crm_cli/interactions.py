@@ -145,26 +145,26 @@ def list_interactions(
 
 def due_follow_ups(conn: sqlite3.Connection, *, until: datetime, now: datetime) -> list[dict]:
     """Open follow-ups due before `until` (an instant), oldest first, with days overdue."""
+    from crm_cli.dates import local_day_converter, local_now, local_shift_sql
+
+    today = local_now(now).date()
     cursor = conn.cursor()
     cursor.row_factory = None  # plain tuples: thousands of rows, a Row per row showed in the profile
+    # SQLite counts the days since the local due day (julianday of two dates: a whole number) for
+    # values in db.utc_iso's form (they print back unchanged); anything else is read by Python as before.
     cursor.execute(
-        """SELECT i.id, i.contact_id, c.name AS contact, i.kind, i.summary, i.happened_at, i.follow_up_at
+        """SELECT i.id, i.contact_id, c.name AS contact, i.kind, i.summary, i.happened_at, i.follow_up_at,
+                  CASE WHEN strftime('%Y-%m-%dT%H:%M:%SZ', i.follow_up_at) = i.follow_up_at
+                       THEN CAST(julianday(?) - julianday(date(i.follow_up_at, ?)) AS INTEGER) END AS days
            FROM interactions i JOIN contacts c ON c.id = i.contact_id
            WHERE i.follow_up_at IS NOT NULL AND i.follow_up_done_at IS NULL AND i.follow_up_at < ?
            ORDER BY i.follow_up_at, i.id""",
-        (utc_iso(until),),
+        (today.isoformat(), local_shift_sql(), utc_iso(until)),
     )
-    from crm_cli.dates import local_now
-
-    local = local_now(now)
-    today, offset = local.date(), local.utcoffset()
-    fromisoformat = datetime.fromisoformat
     result = []
-    for id_, contact_id, contact, kind, summary, happened_at, follow_up_at in cursor:
-        if len(follow_up_at) == 20 and follow_up_at[19] == "Z":  # db.utc_iso's form: shift by the offset
-            due_day = (fromisoformat(follow_up_at[:19]) + offset).date()
-        else:
-            due_day = local_now(fromisoformat(follow_up_at.replace("Z", "+00:00"))).date()
+    for id_, contact_id, contact, kind, summary, happened_at, follow_up_at, days in cursor:
+        if days is None:  # not db.utc_iso's form (SQLite reads only that here): Python's reading
+            days = (today - local_day_converter()(follow_up_at)).days
         result.append(
             {
                 "type": "follow-up",
@@ -174,7 +174,7 @@ def due_follow_ups(conn: sqlite3.Connection, *, until: datetime, now: datetime) 
                 "kind": kind,
                 "summary": summary,
                 "due_at": follow_up_at,
-                "days_overdue": max(0, (today - due_day).days),
+                "days_overdue": days if days > 0 else 0,
                 "last_interaction_at": happened_at,
             }
         )

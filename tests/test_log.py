@@ -102,3 +102,43 @@ def test_bad_input(crm, people, db_path, args, code, message):
     assert (result.exit_code, result.stdout) == (code, "")
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert dump(db_path) == before
+
+
+@pytest.mark.parametrize(
+    ("due_at", "days"),
+    [
+        ("2026-11-21T20:59:59Z", 1),  # 23:59:59 on the 21st in Riyadh
+        ("2026-11-21T21:00:00Z", 0),  # midnight of the 22nd: due today
+        ("2026-11-22T08:00:00Z", 0),
+        ("2026-11-01T12:00:00Z", 21),
+        ("2026-11-20T21:30:00+00:00", 1),  # not db.utc_iso's form: read by Python (local 00:30 on the 21st)
+        ("2026-11-21T12:00:00", 1),  # no zone: Python's reading, as before (local wall time)
+    ],
+)
+def test_days_overdue_counts_local_days(crm, people, db_path, due_at, days):
+    from tests.conftest import run_sql
+
+    crm.ok("log", "call", "john", "x", "--follow-up", "today")
+    crm.ok("log", "support", "sara", "broken")
+    run_sql(
+        db_path,
+        ("UPDATE interactions SET follow_up_at = ? WHERE id = 1", (due_at,)),
+        ("UPDATE interactions SET happened_at = ? WHERE id = 2", (due_at,)),
+    )
+    rows = crm.ok("log", "due", "--json").json()
+    assert [(r["id"], r["days_overdue"]) for r in rows if r["type"] == "follow-up"] == [(1, days)]
+    support = crm.ok("agenda", "--json").json()["support"]
+    assert [(r["id"], r["days_open"]) for r in support] == [(2, days)]
+
+
+@pytest.mark.parametrize(("due_at", "days"), [("2026-11-22T03:29:59Z", 1), ("2026-11-22T03:30:00Z", 0)])
+def test_days_overdue_with_a_negative_half_hour_offset(crm, people, db_path, monkeypatch, due_at, days):
+    import time
+
+    from tests.conftest import run_sql
+
+    monkeypatch.setenv("TZ", "America/St_Johns")  # UTC-3:30 in November
+    time.tzset()
+    crm.ok("log", "call", "john", "x", "--follow-up", "today")
+    run_sql(db_path, ("UPDATE interactions SET follow_up_at = ? WHERE id = 1", (due_at,)))
+    assert [r["days_overdue"] for r in crm.ok("log", "due", "--json").json()] == [days]
