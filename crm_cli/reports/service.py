@@ -86,23 +86,22 @@ def service(
         (modifier, start, end, start, end),
     ).fetchall()
     resolved_days = cursor.execute(
-        """SELECT date(resolved_at, ?), count(*) FROM interactions
+        """SELECT date(resolved_at, ?), count(*),
+                  min(CASE WHEN resolved_at >= ? AND resolved_at < ? THEN resolved_at END)
+           FROM interactions
            WHERE kind = 'support' AND status = 'resolved' AND resolved_at IS NOT NULL AND resolved_at <> ''
            GROUP BY 1""",
-        (modifier,),
+        (modifier, start, end),
     ).fetchall()
     # Resolution times of the requests resolved in the range, in table order (the means add them up so).
     resolved_in_range = cursor.execute(
-        """SELECT date(resolved_at, ?), (julianday(resolved_at) - julianday(happened_at)) * 24, resolved_at
-           FROM interactions
+        """SELECT date(resolved_at, ?), (julianday(resolved_at) - julianday(happened_at)) * 24
+           FROM interactions INDEXED BY interactions_support
            WHERE kind = 'support' AND status = 'resolved' AND resolved_at <> '' AND resolved_at >= ? AND resolved_at < ?
            ORDER BY id""",
         (modifier, start, end),
     ).fetchall()
-    earliest = min(
-        [r[3] for r in opened_days if r[3]] + ([min(r[2] for r in resolved_in_range)] if resolved_in_range else []),
-        default=None,
-    )
+    earliest = min([r[3] for r in opened_days if r[3]] + [r[2] for r in resolved_days if r[2]], default=None)
     win = buckets.window(bucketer, rng, now, earliest)
     indexes: dict[str, int] = {}
 
@@ -117,7 +116,7 @@ def service(
         if n:
             opened[of(day)] += n
     durations: dict = defaultdict(list)
-    for day, hours, _ in resolved_in_range:
+    for day, hours in resolved_in_range:
         durations[of(day)].append(max(0.0, hours))
     opened_before = _running(opened_days)
     resolved_before = _running(resolved_days)
