@@ -84,7 +84,7 @@ def quintile_scores(values: list) -> list[int]:
         # p = (below + same/2) / n; score = 1 + floor(5p), in integers to avoid float edges
         score[v] = min(5, 1 + (5 * (2 * below + same)) // (2 * n))
         below += same
-    return [score[v] for v in values]
+    return list(map(score.__getitem__, values))
 
 
 class Customers:
@@ -94,22 +94,27 @@ class Customers:
         rng = rng or periods.Range(None, None)
         self.currency = settings.default_currency(conn)
         clause, params = rng.sql("happened_at")
-        rows = conn.execute(
-            f"""SELECT contact_id, max(happened_at), count(*),
-                       sum(CASE WHEN currency = ? THEN amount ELSE 0 END), sum(currency = ?)
-                FROM interactions
-                WHERE kind = 'purchase' AND {clause}
-                  AND contact_id NOT IN (SELECT id FROM contacts WHERE kind <> 'person')
-                GROUP BY contact_id""",
-            [self.currency, self.currency, *params],
-        ).fetchall()
         days = buckets.LocalDays(now)
         end = rng.end - timedelta(seconds=1) if rng.end else now
         reference = days.ordinal(utc_iso(end))
-        ordinal = days.ordinal
+        cursor = conn.cursor()
+        cursor.row_factory = None
+        # recency: days from the local day of the last purchase (SQLite's date() with LocalDays' offset;
+        # julianday - 1721424.5 is Python's date ordinal) to the reference day, 0 at least.
+        rows = cursor.execute(
+            f"""SELECT contact_id, last_at, orders, revenue, own,
+                       max(0, ? - CAST(julianday(date(last_at, ?)) - 1721424.5 AS INTEGER))
+                FROM (SELECT contact_id, max(happened_at) AS last_at, count(*) AS orders,
+                             sum(CASE WHEN currency = ? THEN amount ELSE 0 END) AS revenue, sum(currency = ?) AS own
+                      FROM interactions
+                      WHERE kind = 'purchase' AND {clause}
+                        AND contact_id NOT IN (SELECT id FROM contacts WHERE kind <> 'person')
+                      GROUP BY contact_id)""",
+            [reference, days.modifier, self.currency, self.currency, *params],
+        ).fetchall()
         self.ids = [row[0] for row in rows]
         self.last = [row[1] for row in rows]
-        self.recency = [max(0, reference - ordinal(row[1])) for row in rows]
+        self.recency = [row[5] for row in rows]
         self.orders = [row[2] for row in rows]
         self.revenue = [row[3] or 0 for row in rows]
         self.own_orders = [row[4] or 0 for row in rows]
