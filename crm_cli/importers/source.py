@@ -215,30 +215,32 @@ def _csv_rows(source: Source, reader) -> Iterator[Record]:
     old_limit = csv.field_size_limit(FIELD_LIMIT)
     last: tuple[int, list[str]] | None = None  # (start line, cells) of the last row read
     try:
-        while True:
-            try:
-                row = next(reader)
-            except StopIteration:
-                if last is not None:
-                    _check_closed(source, *last)
-                break
-            except csv.Error as exc:
-                reason = str(exc)
-                if "field larger" in reason:
-                    reason = "a field is larger than 1 MiB (an unclosed quote?)"
-                raise InvalidInput(f"cannot read line {previous_end + 1} of {_display(source)}: {reason}") from None
-            start = previous_end + 1
-            previous_end = reader.line_num
-            if row:
+        try:
+            for row in reader:
+                start = previous_end + 1
+                previous_end = reader.line_num
+                if not row:
+                    continue
                 last = (start, row)
-            if not row or all(not cell.strip() for cell in row):
-                continue  # blank lines (and Excel's trailing ;;;;) are not records
-            if len(row) > width and all(not c.strip() for c in row[width:]):
-                row = row[:width]
-            values = dict(zip(header, row, strict=False))
-            if len(row) > width:
-                values["__extra__"] = row[width:]
-            yield Record(start, values, raw=row)
+                first = row[0]
+                if (not first or first.isspace()) and all(not cell.strip() for cell in row):
+                    continue  # blank lines (and Excel's trailing ;;;;) are not records
+                if len(row) > width:
+                    if all(not c.strip() for c in row[width:]):
+                        row = row[:width]
+                    if len(row) > width:
+                        values = dict(zip(header, row, strict=False))
+                        values["__extra__"] = row[width:]
+                        yield Record(start, values, "", row)
+                        continue
+                yield Record(start, dict(zip(header, row, strict=False)), "", row)
+        except csv.Error as exc:
+            reason = str(exc)
+            if "field larger" in reason:
+                reason = "a field is larger than 1 MiB (an unclosed quote?)"
+            raise InvalidInput(f"cannot read line {previous_end + 1} of {_display(source)}: {reason}") from None
+        if last is not None:
+            _check_closed(source, *last)
     finally:
         csv.field_size_limit(old_limit)
 
