@@ -203,48 +203,55 @@ def segment_members(
 
     rng = rng or periods.Range(None, None)
     c = Customers(conn, now, rng)
-    chosen = [i for i in range(len(c)) if name == "all" or c.segment[i] == name]
+    segment = c.segment
+    chosen = list(range(len(c))) if name == "all" else [i for i, s in enumerate(segment) if s == name]
     ids = json.dumps([c.ids[i] for i in chosen])
+    cursor = conn.cursor()
+    cursor.row_factory = None
     details = {
         r[0]: r
-        for r in conn.execute(
+        for r in cursor.execute(
             "SELECT id, name, email, phone FROM contacts WHERE id IN (SELECT value FROM json_each(?))", (ids,)
         )
     }
     lifetime = None
     if rng.start or rng.end:
         lifetime = dict(
-            conn.execute(
+            cursor.execute(
                 """SELECT contact_id, sum(amount) FROM interactions
                    WHERE kind = 'purchase' AND currency = ? AND contact_id IN (SELECT value FROM json_each(?))
                    GROUP BY contact_id""",
                 (c.currency, ids),
             ).fetchall()
         )
-    chosen.sort(key=lambda i: (-c.revenue[i], -c.orders[i], c.ids[i]))
+    revenues, orders, all_ids = c.revenue, c.orders, c.ids
+    chosen.sort(key=lambda i: (-revenues[i], -orders[i], all_ids[i]))
     result = []
+    currency = c.currency
     for i in chosen:
-        contact_id = c.ids[i]
+        contact_id = all_ids[i]
         d = details[contact_id]
-        revenue = c.revenue[i]
+        revenue = revenues[i]
+        r, f, m = c.r[i], c.f[i], c.m[i]
+        spent = to_decimal(revenue)
         result.append(
             {
                 "id": contact_id,
                 "name": d[1],
                 "email": d[2],
                 "phone": d[3],
-                "segment": c.segment[i],
-                "r": c.r[i],
-                "f": c.f[i],
-                "m": c.m[i],
-                "rfm": f"{c.r[i]}{c.f[i]}{c.m[i]}",
+                "segment": segment[i],
+                "r": r,
+                "f": f,
+                "m": m,
+                "rfm": f"{r}{f}{m}",
                 "recency_days": c.recency[i],
                 "last_purchase_at": c.last[i],
-                "orders": c.orders[i],
-                "revenue": to_decimal(revenue),
+                "orders": orders[i],
+                "revenue": spent,
                 "avg_order_value": _avg(revenue, c.own_orders[i]),
-                "lifetime_value": to_decimal(lifetime.get(contact_id, 0) if lifetime is not None else revenue),
-                "currency": c.currency,
+                "lifetime_value": to_decimal(lifetime.get(contact_id, 0)) if lifetime is not None else spent,
+                "currency": currency,
             }
         )
     return result
