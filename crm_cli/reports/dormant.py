@@ -54,7 +54,9 @@ def _half_money(twice: int) -> Decimal:
 
 def _customers(conn: sqlite3.Connection, currency: str) -> list[tuple]:
     """(id, last purchase, orders, lifetime spend, last interaction) for every person who bought."""
-    return conn.execute(
+    cursor = conn.cursor()
+    cursor.row_factory = None
+    return cursor.execute(
         """SELECT p.contact_id, p.last_purchase, p.orders, p.spent,
                   (SELECT max(i.happened_at) FROM interactions i WHERE i.contact_id = p.contact_id)
            FROM (SELECT contact_id, max(happened_at) AS last_purchase, count(*) AS orders,
@@ -77,15 +79,21 @@ def dormant(conn: sqlite3.Connection, *, now: datetime, days: int = 180, rng: pe
     everyone = _customers(conn, currency)
     twice_median = _twice_median([row[3] for row in everyone])
     quiet = [row for row in everyone if row[4] < cutoff and start <= row[1] < end]
+    # win back first, then by lifetime spend, biggest first (the same order as sorting the rows by
+    # (action, -lifetime_spend, id): spend is exact thousandths)
+    quiet.sort(key=lambda row: (not (row[2] >= 2 or 2 * row[3] > twice_median), -row[3], row[0]))
     ids = json.dumps([row[0] for row in quiet])
+    cursor = conn.cursor()
+    cursor.row_factory = None
     details = {
         r[0]: r
-        for r in conn.execute(
+        for r in cursor.execute(
             "SELECT id, name, email, phone, status FROM contacts WHERE id IN (SELECT value FROM json_each(?))", (ids,)
         )
     }
     local = buckets.LocalDays(now)
     today = local.ordinal(utc_iso(now))
+    ordinal = local.ordinal
     rows = []
     for contact_id, last_purchase, orders, spent, last_contact in quiet:
         d = details[contact_id]
@@ -99,14 +107,13 @@ def dormant(conn: sqlite3.Connection, *, now: datetime, days: int = 180, rng: pe
                 "status": d[4],
                 "last_purchase_at": last_purchase,
                 "last_contact_at": last_contact,
-                "days_since_contact": today - local.ordinal(last_contact),
+                "days_since_contact": today - ordinal(last_contact),
                 "orders": orders,
                 "lifetime_spend": to_decimal(spent),
                 "currency": currency,
                 "action": action,
             }
         )
-    rows.sort(key=lambda r: (r["action"] != WIN_BACK, -r["lifetime_spend"], r["id"]))
     win_back = sum(1 for r in rows if r["action"] == WIN_BACK)
     summary = {
         "days": days,
