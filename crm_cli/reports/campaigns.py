@@ -16,11 +16,13 @@ Definitions (README "## Campaigns" documents them for users):
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from crm_cli import campaigns
+from crm_cli.db import utc_iso
 from crm_cli.money import to_decimal
 
 RATE = Decimal("0.0001")
@@ -36,22 +38,54 @@ def _instant(iso: str) -> datetime:
     return datetime.fromisoformat(iso.replace("Z", "+00:00"))
 
 
+_STORED = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]Z"
+
+
+_STORED_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
+
+
 def campaign_report(conn: sqlite3.Connection, campaign: sqlite3.Row, window_days: int) -> dict:
     cid = campaign["id"]
     window = timedelta(days=window_days)
-    members = conn.execute(
-        """SELECT m.contact_id, m.status, m.error, m.sent_at, m.opened_at, m.clicked_at, m.replied_at,
-                  m.purchased_at, m.unsubscribed_at
+    cursor = conn.cursor()
+    cursor.row_factory = None
+    members = cursor.execute(
+        f"""SELECT m.contact_id, m.status, m.error, m.sent_at, m.opened_at, m.clicked_at, m.replied_at,
+                  m.purchased_at, m.unsubscribed_at, m.purchased_at GLOB '{_STORED}'
            FROM campaign_members m WHERE m.campaign_id = ?""",
         (cid,),
     ).fetchall()
-    sent = [m for m in members if m["status"] == "sent"]
-    bounced = [m for m in sent if m["error"] == "bounced"]
-    delivered = [m for m in sent if m["error"] != "bounced"]
-    touched = {m["contact_id"]: _instant(m["sent_at"]) for m in delivered if m["sent_at"]}
+    sent = [m for m in members if m[1] == "sent"]
+    bounced = [m for m in sent if m[2] == "bounced"]
+    delivered = [m for m in sent if m[2] != "bounced"]
+    # contact -> its attribution window [start, end): as text when the send time has the stored form
+    # 'YYYY-MM-DDTHH:MM:SSZ' (db.utc_iso; such text compares like the instants), else as instants
+    windows: dict[str, tuple] = {}
+    touched = {}
+    for m in delivered:
+        if m[3]:
+            bounds = windows.get(m[3])
+            if bounds is None:
+                start = _instant(m[3])
+                end = start + window
+                text = utc_iso(end)
+                stored = _STORED_RE.fullmatch(m[3]) and _STORED_RE.fullmatch(text)
+                bounds = windows[m[3]] = (m[3], text, True) if stored else (start, end, False)
+            touched[m[0]] = bounds
 
-    purchases = conn.execute(
-        """SELECT i.contact_id, i.amount, i.currency, i.happened_at, i.campaign_id
+    def in_window(contact_id: int, at: str, stored: int | None) -> bool:
+        bounds = touched.get(contact_id)
+        if bounds is None:
+            return False
+        start, end, as_text = bounds
+        if as_text:
+            if stored:
+                return start <= at < end
+            start, end = _instant(start), _instant(end)
+        return start <= _instant(at) < end
+
+    purchases = cursor.execute(
+        f"""SELECT i.contact_id, i.amount, i.currency, i.happened_at, i.campaign_id, i.happened_at GLOB '{_STORED}'
            FROM interactions i JOIN campaign_members m ON m.contact_id = i.contact_id AND m.campaign_id = ?
            WHERE i.kind = 'purchase' AND (i.campaign_id IS NULL OR i.campaign_id = ?)
            ORDER BY i.happened_at, i.id""",
@@ -59,30 +93,25 @@ def campaign_report(conn: sqlite3.Connection, campaign: sqlite3.Row, window_days
     ).fetchall()
     converted: set[int] = set()
     revenue: dict[str, int] = {}
-    for p in purchases:
-        start = touched.get(p["contact_id"])
-        if p["campaign_id"] == cid:
-            counts = True
-        else:
-            counts = start is not None and start <= _instant(p["happened_at"]) < start + window
-        if not counts:
+    own_currency = campaign["currency"]
+    for contact_id, amount, currency, happened_at, campaign_id, stored in purchases:
+        if campaign_id != cid and not in_window(contact_id, happened_at, stored):
             continue
-        converted.add(p["contact_id"])
-        currency = p["currency"] or campaign["currency"]
-        revenue[currency] = revenue.get(currency, 0) + (p["amount"] or 0)
+        converted.add(contact_id)
+        currency = currency or own_currency
+        revenue[currency] = revenue.get(currency, 0) + (amount or 0)
     for m in delivered:  # `respond … purchased` without an amount still converts
-        start = touched.get(m["contact_id"])
-        if m["purchased_at"] and start and start <= _instant(m["purchased_at"]) < start + window:
-            converted.add(m["contact_id"])
+        if m[7] and in_window(m[0], m[7], m[9]):
+            converted.add(m[0])
 
-    def responded(column: str) -> int:
+    def responded(column: int) -> int:
         return sum(1 for m in delivered if m[column])
 
     own_revenue = Decimal(revenue.get(campaign["currency"], 0)) / 1000
     cost = Decimal(campaign["cost"]) / 1000
     conversions = len(converted)
-    opened, clicked = responded("opened_at"), responded("clicked_at")
-    replied, unsubscribed = responded("replied_at"), responded("unsubscribed_at")
+    opened, clicked = responded(4), responded(5)
+    replied, unsubscribed = responded(6), responded(8)
     c = campaigns.counts(conn, cid)
     cpc = (cost / conversions).quantize(Decimal("0.001"), rounding=ROUND_HALF_UP) if conversions else None
     return {
