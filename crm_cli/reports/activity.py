@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter, defaultdict
-from datetime import datetime
+from datetime import date, datetime
 
 from crm_cli import periods
 from crm_cli.db import utc_iso
@@ -28,15 +28,24 @@ def activity(
     bucketer = buckets.Bucketer(period, now)
     stamp = utc_iso(now)
     clause, params = rng.sql("follow_up_at")
-    follow_ups = conn.execute(
-        f"SELECT follow_up_at, follow_up_done_at FROM interactions WHERE follow_up_at IS NOT NULL AND {clause}",
-        params,
+    cursor = conn.cursor()
+    cursor.row_factory = None
+    # Follow-ups per local due day (SQLite): due, done on time (on or before the local due day), done
+    # late, overdue (not done, due before now), upcoming.
+    follow_ups = cursor.execute(
+        f"""SELECT day, count(*), sum(done AND done_day <= day), sum(done AND done_day > day),
+                   sum(NOT done AND follow_up_at < ?), sum(NOT done AND follow_up_at >= ?), min(follow_up_at)
+            FROM (SELECT follow_up_at, date(follow_up_at, ?) AS day, date(follow_up_done_at, ?) AS done_day,
+                         coalesce(follow_up_done_at, '') <> '' AS done
+                  FROM interactions WHERE follow_up_at IS NOT NULL AND {clause})
+            GROUP BY day""",
+        [stamp, stamp, bucketer.days.modifier, bucketer.days.modifier, *params],
     ).fetchall()
     if rng.start:
         earliest = None
     else:
         first = conn.execute("SELECT min(happened_at) FROM interactions").fetchone()[0]
-        earliest = min([first] + [f[0] for f in follow_ups if f[0]], default=None) if first else None
+        earliest = min([first] + [f[6] for f in follow_ups if f[6]], default=None) if first else None
     win = buckets.window(bucketer, rng, now, earliest)
 
     # Counting per period over the (happened_at, kind) index: range scans, no sort of a million rows.
@@ -51,18 +60,13 @@ def activity(
         ).fetchone()
         kinds[k] = [n or 0 for n in row]
 
-    days = bucketer.days
-    of = bucketer.fast()
     tallies: dict = defaultdict(Counter)
-    for due, done in follow_ups:
-        t = tallies[of(due)]
-        t["follow_ups_due"] += 1
-        if done:
-            t["done_on_time" if days.ordinal(done) <= days.ordinal(due) else "done_late"] += 1
-        elif due < stamp:
-            t["overdue"] += 1
-        else:
-            t["upcoming"] += 1
+    for day, due, on_time, late, overdue, upcoming, _ in follow_ups:
+        t = tallies[bucketer.of_day(date.fromisoformat(day))]
+        t["follow_ups_due"] += due
+        for key, n in (("done_on_time", on_time), ("done_late", late), ("overdue", overdue), ("upcoming", upcoming)):
+            if n:
+                t[key] += n
 
     rows, totals = [], Counter()
     for k in win.indexes:
