@@ -323,11 +323,24 @@ def _m004_support_and_score_indexes(conn: sqlite3.Connection) -> None:
     )
 
 
+def _m005_follow_up_index(conn: sqlite3.Connection) -> None:
+    # report activity counts every follow-up (done or not) per due day: a covering partial index instead of
+    # a scan of the whole log (1M interactions, 118k follow-ups: 0.54 s -> 0.45 s CPU).
+    run_script(
+        conn,
+        """
+        CREATE INDEX interactions_follow_ups_all ON interactions(follow_up_at, follow_up_done_at)
+            WHERE follow_up_at IS NOT NULL;
+        """,
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m001_initial,
     _m002_purchase_index_currency,
     _m003_change_ranges,
     _m004_support_and_score_indexes,
+    _m005_follow_up_index,
 ]
 
 # Tables whose every write is kept in change_rows, with the expression naming the row.
