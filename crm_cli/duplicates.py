@@ -281,7 +281,19 @@ def _find(conn: sqlite3.Connection, min_score: float, limit: int | None) -> list
     return rows[:limit] if limit else rows
 
 
-def count(conn: sqlite3.Connection, *, min_score: float = DEFAULT_MIN_SCORE) -> int:
+def handle_rows(conn: sqlite3.Connection) -> tuple[list, list, list]:
+    """Every (contact, type, key) of contact_handles, and the primary (contact, email) and (contact, phone)
+    columns: what count() reads (report quality checks the phones of the same rows)."""
+    cursor = conn.cursor()
+    cursor.row_factory = None
+    return (
+        cursor.execute("SELECT contact_id, type, key FROM contact_handles").fetchall(),
+        cursor.execute("SELECT id, email FROM contacts WHERE email IS NOT NULL").fetchall(),
+        cursor.execute("SELECT id, phone FROM contacts WHERE phone IS NOT NULL").fetchall(),
+    )
+
+
+def count(conn: sqlite3.Connection, *, min_score: float = DEFAULT_MIN_SCORE, rows: tuple | None = None) -> int:
     """len(find(conn, min_score=min_score)) without building the pairs (report quality's figure).
 
     A block's pairs are counted per class of its members, (cleaned name, has e-mails, has phones), assuming
@@ -294,18 +306,18 @@ def count(conn: sqlite3.Connection, *, min_score: float = DEFAULT_MIN_SCORE) -> 
     enabled = gc.isenabled()
     gc.disable()  # as in find(): a hundred thousand small objects, no cycles
     try:
-        return _count(conn, min_score)
+        return _count(conn, min_score, rows or handle_rows(conn))
     finally:
         if enabled:
             gc.enable()
 
 
-def _count(conn: sqlite3.Connection, min_score: float) -> int:
+def _count(conn: sqlite3.Connection, min_score: float, rows: tuple) -> int:
     from rapidfuzz import fuzz
     from rapidfuzz.distance import Indel
 
     people, cleaned, sorted_clean, skeletons, exact_blocks, skeleton_blocks, longer = _name_groups(conn)
-    emails, phones, handle_groups = _shared_handles(conn, people)
+    emails, phones, handle_groups = _shared_handles(rows, people)
 
     handle_pairs: set[tuple[int, int]] = set()
     shared: set[int] = set()  # contacts sharing an e-mail or phone with another contact
@@ -425,12 +437,11 @@ def _count(conn: sqlite3.Connection, min_score: float) -> int:
     return total
 
 
-def _shared_handles(conn: sqlite3.Connection, people):
+def _shared_handles(rows: tuple, people):
     """For count(): contact -> the e-mails (phone tails) it shares with another contact, for every contact
     with an e-mail (phone) (an empty set when it shares none), and the groups of contacts sharing one.
     The same values as _handles(), without a set per contact."""
-    cursor = conn.cursor()
-    cursor.row_factory = None
+    handles, primary_emails, primary_phones = rows
     none: frozenset = frozenset()
     tail = _phone_tail
     emails: dict[int, set | frozenset] = {}
@@ -438,7 +449,7 @@ def _shared_handles(conn: sqlite3.Connection, people):
     first: dict[str, int] = {}  # "e" + e-mail / "p" + phone tail -> its first contact
     seen: dict[str, set[int]] = {}  # the values held by 2+ contacts
 
-    for cid, kind, key in cursor.execute("SELECT contact_id, type, key FROM contact_handles"):
+    for cid, kind, key in handles:
         if cid not in people:
             continue
         if kind == "email":
@@ -454,7 +465,7 @@ def _shared_handles(conn: sqlite3.Connection, people):
         if holder != cid:
             seen.setdefault(value, {holder}).add(cid)
     # the primary columns, for older rows without a handle (the same loop, one type each)
-    for cid, key in cursor.execute("SELECT id, email FROM contacts WHERE email IS NOT NULL"):
+    for cid, key in primary_emails:
         if cid not in people:
             continue
         emails[cid] = none
@@ -462,7 +473,7 @@ def _shared_handles(conn: sqlite3.Connection, people):
         holder = first.setdefault(value, cid)
         if holder != cid:
             seen.setdefault(value, {holder}).add(cid)
-    for cid, key in cursor.execute("SELECT id, phone FROM contacts WHERE phone IS NOT NULL"):
+    for cid, key in primary_phones:
         if cid not in people:
             continue
         value = tail(key)

@@ -29,18 +29,19 @@ def _filter_count(conn: sqlite3.Connection, expression: str, now: datetime) -> i
     return conn.execute(f"SELECT count(*) FROM contacts c WHERE {where}", params).fetchone()[0]
 
 
-def _bad_phones(conn: sqlite3.Connection) -> dict[int, list[str]]:
-    """contact id -> phone values that are not valid E.164 (older data, imports before validation)."""
-    cursor = conn.cursor()
-    cursor.row_factory = None
+def _bad_phones(conn: sqlite3.Connection, rows: tuple | None = None) -> dict[int, list[str]]:
+    """contact id -> phone values that are not valid E.164 (older data, imports before validation).
+    rows: duplicates.handle_rows(conn) when the caller has them already."""
+    from crm_cli import duplicates
+
+    handles, _, primary_phones = rows or duplicates.handle_rows(conn)
     # The handles and the primary column, as a set union: (contact, key) once, keys in order per contact.
-    # (+type: a scan of the table beats the (type, key) index plus a row lookup each)
-    rows = cursor.execute("SELECT contact_id, key FROM contact_handles WHERE +type = 'phone'").fetchall()
-    rows += cursor.execute("SELECT id, phone FROM contacts WHERE phone IS NOT NULL AND phone <> ''").fetchall()
-    invalid = {key for key in _unsettled({key for _, key in rows}) if not _valid_phone(key)}
+    phones = [(cid, key) for cid, kind, key in handles if kind == "phone"]
+    phones += [(cid, key) for cid, key in primary_phones if key != ""]
+    invalid = {key for key in _unsettled({key for _, key in phones}) if not _valid_phone(key)}
     bad: dict[int, set[str]] = {}
     if invalid:
-        for contact_id, key in rows:
+        for contact_id, key in phones:
             if key in invalid:
                 bad.setdefault(contact_id, set()).add(key)
     return {contact_id: sorted(bad[contact_id]) for contact_id in sorted(bad)}
@@ -194,8 +195,9 @@ def quality(conn: sqlite3.Connection, now: datetime) -> list[dict]:
             _filter_count(conn, expression, now),
             expression,
         )
-    add("invalid_phones", "contacts with an invalid or unnormalised phone", len(_bad_phones(conn)), None)
-    add("duplicates", "likely duplicate pairs", duplicates.count(conn), None, "crm contact duplicates")
+    handles = duplicates.handle_rows(conn)
+    add("invalid_phones", "contacts with an invalid or unnormalised phone", len(_bad_phones(conn, handles)), None)
+    add("duplicates", "likely duplicate pairs", duplicates.count(conn, rows=handles), None, "crm contact duplicates")
     deals = conn.execute(f"SELECT count(*) FROM ({_incomplete_deals_sql()})").fetchone()[0]
     add("incomplete_deals", "open deals without a close date or value", deals, None)
     overdue = conn.execute(f"SELECT count(*) FROM ({_overdue_sql()})", (utc_iso(now),)).fetchone()[0]
