@@ -195,19 +195,42 @@ _norm_cached = lru_cache(maxsize=65536)(norm)
 
 def search_text(name_key: str, email: str | None, company: str | None, notes: str | None) -> str:
     """contacts.search_text() from already-normalised parts (normalising part by part gives the same
-    text as normalising the joined string: parts are joined by a space, which nothing composes across)."""
-    parts = [name_key]
+    text as normalising the joined string: parts are joined by a space, which nothing composes across;
+    likewise the words without their article come part by part, in order)."""
+    parts = [name_key] if name_key else []
+    extra = _al_words(name_key) if name_key else ()
     if email:
-        parts.append(_norm_cached(email))
+        if email.isascii():
+            key = " ".join(email.lower().split())  # norm(); an ASCII part has no Arabic article
+            if key:
+                parts.append(key)
+        else:
+            key = _norm_cached(email)
+            if key:
+                parts.append(key)
+                extra += _al_words(key)
     if company:
-        parts.append(_norm_cached(company))
+        key = _norm_cached(company)
+        if key:
+            parts.append(key)
+            extra += _al_words(key)
     if notes:
-        parts.append(norm(notes))
-    text = " ".join(p for p in parts if p)
+        key = _norm_cached(notes) if len(notes) < 200 else norm(notes)
+        if key:
+            parts.append(key)
+            extra += _al_words(key) if len(key) < 200 else _article_words(key)
+    text = " ".join(parts)
+    return " ".join([text, *extra]) if extra else text
+
+
+def _article_words(text: str) -> tuple[str, ...]:
+    """The words of normalised text that start with the Arabic article, without it (searchable both ways)."""
     if "ال" not in text:
-        return text
-    extra = [w[2:] for w in text.split() if w.startswith("ال") and len(w) > 3]
-    return " ".join([text, *extra])
+        return ()
+    return tuple(w[2:] for w in text.split() if w.startswith("ال") and len(w) > 3)
+
+
+_al_words = lru_cache(maxsize=65536)(_article_words)
 
 
 class RowError(Exception):
@@ -356,6 +379,8 @@ class ContactImporter:
         self._clean_cache: dict[str, str | None] = {}  # cities, companies, titles repeat
         self._custom_used: set[str] = set()
         self._columns_for: Mapping | None = None
+        self._simple_for: Mapping | None = None
+        self._simple: list[tuple] | None = None
         self._columns: list[tuple[str, str, str, int, str]] = []
 
     # -- existing data ------------------------------------------------------------------------
@@ -409,6 +434,12 @@ class ContactImporter:
         """One record -> a validated Candidate, or RowError naming the first bad column."""
         if mapping is None:
             return self._from_card(record)
+        if self._simple_for is not mapping:
+            self._simple_for, self._simple = mapping, self._simple_plan(mapping)
+        if self._simple is not None:
+            c = self._candidate_simple(record, self._simple)
+            if c is not None:
+                return c
         values = record.values
         if values.get("__extra__"):
             raise RowError(
@@ -566,6 +597,132 @@ class ContactImporter:
         self._columns_for, self._columns = mapping, columns
         return columns
 
+    def _simple_plan(self, mapping: Mapping) -> list[tuple] | None:
+        """For a mapping whose every column fills a field of its own with one value (a name column, at
+        most one e-mail and one phone column, text and scalar fields, tags, custom fields; no address
+        groups, split names, Outlook placeholders): (index, header, kind, target, extra) per column, in
+        column order, for _candidate_simple(). None for any other mapping (candidate() handles it)."""
+        if mapping.profile == "outlook":
+            return None
+        plan = []
+        seen: set[tuple[str, str]] = set()
+        for index, (column, mapped) in enumerate(zip(mapping.columns, self._all_columns(mapping), strict=True)):
+            if mapped is None:
+                continue
+            header, target, kind, _, _ = mapped
+            if column.header != header:
+                return None
+            if kind is _K_NAME and target != "name":
+                return None
+            if kind not in (_K_NAME, _K_EMAIL, _K_PHONE, _K_TEXT, _K_SCALAR, _K_TAGS, _K_CUSTOM):
+                return None
+            if kind is _K_TEXT and target == "department":
+                return None
+            if kind is _K_CUSTOM:
+                key = target[7:]
+                slot = (kind, key)
+                extra = key if re.fullmatch(core._FIELD_KEY, key) else _custom_key(key)
+            else:
+                slot = (kind, target)
+                extra = None
+            if slot in seen:
+                return None
+            seen.add(slot)
+            plan.append((index, header, kind, target, extra))
+        return plan
+
+    def _all_columns(self, mapping: Mapping) -> list:
+        """_columns_of(mapping) aligned with mapping.columns (None for dropped columns)."""
+        kept = iter(self._columns_of(mapping))
+        return [None if column.target == "drop" else next(kept) for column in mapping.columns]
+
+    def _candidate_simple(self, record: Record, plan: list[tuple]) -> Candidate | None:
+        """candidate() + _build() for a CSV row under a _simple_plan() mapping: the same Candidate, the
+        same RowError (same column, same order of checks), with the per-row dicts and lists of the
+        general path left out. None when the row needs the general path (not a plain row of cells, a
+        cell too long or holding several values)."""
+        cells = record.raw
+        if cells.__class__ is not list or record.values.get("__extra__"):
+            return None
+        width = len(cells)
+        if width and max(map(len, cells)) > MAX_VALUE:
+            return None
+        name = ""
+        texts = []
+        email = phone = tags = None
+        custom = None
+        scalars = None
+        for index, header, kind, target, extra in plan:
+            if index >= width:
+                continue
+            raw = cells[index]
+            if not raw:
+                continue
+            if raw[0] == "'":
+                raw = unprotect(raw)
+            if raw.isspace():
+                continue
+            if kind is _K_TEXT:
+                texts.append((target, raw))
+            elif kind is _K_NAME:
+                name = raw
+            elif kind is _K_EMAIL:
+                if ":::" in raw:
+                    return None
+                email = (raw, header)
+            elif kind is _K_PHONE:
+                if ":::" in raw:
+                    return None
+                phone = (raw, header)
+            elif kind is _K_TAGS:
+                tags = (raw, header)
+            elif kind is _K_SCALAR:
+                if scalars is None:
+                    scalars = []
+                scalars.append((target, raw, header))
+            else:  # _K_CUSTOM
+                if custom is None:
+                    custom = []
+                custom.append((extra, raw))
+                self._custom_used.add(header)
+        c = Candidate(line=record.line, name=clean(name) or "", record=record)
+        values = c.values
+        cleaned = self._clean_cache
+        for key, text in texts:
+            if key == "birthday":
+                values["birthday"] = birthday(text, self.now, self.order)
+            elif key == "notes":
+                values[key] = clean(text)
+            else:
+                value = cleaned.get(text, cleaned)
+                if value is cleaned:
+                    value = clean(text)
+                    if len(cleaned) < 100_000:
+                        cleaned[text] = value
+                values[key] = value
+        if email is not None:
+            c.emails.append((email_key(email[0], email[1]), None, email[1]))
+        if phone is not None:
+            text, column = phone
+            key = phone_key(text, self.region, column)
+            shown = text if text.isascii() else ascii_digits(strip_invisible(text))
+            c.phones.append((key, shown.strip().lstrip("'"), None, column))
+        if tags is not None:
+            raw, column = tags
+            for part in _split_many(raw, _LIST_SPLIT):
+                tag = self._tag(part, column)
+                if tag and tag not in c.tags:
+                    c.tags.append(tag)
+        if custom is not None:
+            for key, value in custom:
+                text = clean(value)
+                if text is not None and text != "":
+                    c.custom[key] = text
+        if scalars is not None:
+            for key, raw, column in scalars:
+                self._scalar(c, key, raw, column)
+        return self._named(c)
+
     def _fields_value(self, raw, column: str) -> dict[str, str]:
         value = raw
         if isinstance(raw, str):
@@ -641,33 +798,41 @@ class ContactImporter:
             if text is not None and text != "":
                 c.custom[key if re.fullmatch(core._FIELD_KEY, key) else _custom_key(key)] = text
         for key, (raw, column) in scalars.items():
-            if key == "kind":
-                kind = normalize(str(raw))
-                if kind in ("organization", "organisation", "org", "company"):
-                    c.kind = "organization"
-                elif kind not in ("person", "individual", ""):
-                    raise RowError(column, f"invalid kind {raw!r}; use person or organization")
-            elif key == "source":
-                c.source = _norm_cached(str(raw)) or None  # the same as normalize(); sources repeat
-            elif key == "status":
-                c.status = parse_status(str(raw), column)
-            elif key == "dnc":
-                c.dnc = parse_bool(raw, column)
-            elif key == "marketing":
-                c.dnc = not parse_bool(raw, column)
-            elif key == "every":
-                try:
-                    days = core.parse_every(str(raw).strip() + ("d" if str(raw).strip().isdigit() else ""))
-                except InvalidInput as exc:
-                    raise RowError(column, exc.message) from None
-                c.every_days = days or None
-            elif key == "created_at":
-                from crm_cli.dates import parse_datetime
+            self._scalar(c, key, raw, column)
+        return self._named(c)
 
-                try:
-                    c.created_at = utc_iso(parse_datetime(str(raw), self.now, self.order))
-                except InvalidInput as exc:
-                    raise RowError(column, exc.message) from None
+    def _scalar(self, c: Candidate, key: str, raw, column: str) -> None:
+        if key == "kind":
+            kind = normalize(str(raw))
+            if kind in ("organization", "organisation", "org", "company"):
+                c.kind = "organization"
+            elif kind not in ("person", "individual", ""):
+                raise RowError(column, f"invalid kind {raw!r}; use person or organization")
+        elif key == "source":
+            c.source = _norm_cached(str(raw)) or None  # the same as normalize(); sources repeat
+        elif key == "status":
+            c.status = parse_status(str(raw), column)
+        elif key == "dnc":
+            c.dnc = parse_bool(raw, column)
+        elif key == "marketing":
+            c.dnc = not parse_bool(raw, column)
+        elif key == "every":
+            try:
+                days = core.parse_every(str(raw).strip() + ("d" if str(raw).strip().isdigit() else ""))
+            except InvalidInput as exc:
+                raise RowError(column, exc.message) from None
+            c.every_days = days or None
+        elif key == "created_at":
+            from crm_cli.dates import parse_datetime
+
+            try:
+                c.created_at = utc_iso(parse_datetime(str(raw), self.now, self.order))
+            except InvalidInput as exc:
+                raise RowError(column, exc.message) from None
+
+    @staticmethod
+    def _named(c: Candidate) -> Candidate:
+        """The name of a row without one (its organisation, e-mail or phone), or RowError."""
         if not c.name:
             if c.values.get("company"):
                 # a card or row with only a company is that organisation (Google/Apple export them so)
@@ -820,12 +985,17 @@ class ContactImporter:
     def _rows(self, c: Candidate, org_id: int | None, rows: list, handles: list, tags: list) -> None:
         """The contacts row of c (with c.id and org_id), its handles rows and its tags rows."""
         values = c.values
-        company = values.get("company")
-        notes = values.get("notes")
-        email = c.emails[0][0] if c.emails else None
-        phone = c.phones[0][0] if c.phones else None
+        get = values.get
+        company = get("company")
+        notes = get("notes")
+        emails = c.emails
+        phones = c.phones
+        email = emails[0][0] if emails else None
+        phone = phones[0][0] if phones else None
         name_key = _norm_cached(c.name)
         cid = c.id
+        stamp = self.stamp
+        custom = c.custom
         rows.append(
             (
                 cid,
@@ -833,33 +1003,35 @@ class ContactImporter:
                 c.name,
                 org_id,
                 company,
-                values.get("title"),
+                get("title"),
                 email,
                 phone,
-                values.get("address"),
-                values.get("city"),
-                values.get("country"),
+                get("address"),
+                get("city"),
+                get("country"),
                 c.source,
                 c.status or "lead",
-                int(bool(c.dnc)),
+                1 if c.dnc else 0,
                 notes,
-                json.dumps(c.custom, ensure_ascii=False) if c.custom else "{}",
+                json.dumps(custom, ensure_ascii=False) if custom else "{}",
                 c.every_days,
-                values.get("birthday"),
+                get("birthday"),
                 name_key,
                 search_text(name_key, email, company, notes),
-                c.created_at or self.stamp,
-                self.stamp,
+                c.created_at or stamp,
+                stamp,
             )
         )
-        primary = 1
-        for key, label, _ in c.emails:
-            handles.append((cid, "email", key, key, label, primary))
-            primary = 0
-        primary = 1
-        for key, value, label, _ in c.phones:
-            handles.append((cid, "phone", value, key, label, primary))
-            primary = 0
+        if emails:
+            primary = 1
+            for key, label, _ in emails:
+                handles.append((cid, "email", key, key, label, primary))
+                primary = 0
+        if phones:
+            primary = 1
+            for key, value, label, _ in phones:
+                handles.append((cid, "phone", value, key, label, primary))
+                primary = 0
         for tag in c.tags:
             tags.append((cid, tag))
 
