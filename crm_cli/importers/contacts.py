@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
+from itertools import chain
 
 from crm_cli import contacts as core
 from crm_cli import settings
@@ -152,7 +153,12 @@ class Candidate:
 
     @property
     def keys(self) -> list[tuple[str, str, str]]:
-        return [("email", k, col) for k, _, col in self.emails] + [("phone", k, col) for k, _, _, col in self.phones]
+        emails, phones = self.emails, self.phones
+        if not phones:
+            return [("email", k, col) for k, _, col in emails]
+        if not emails:
+            return [("phone", k, col) for k, _, _, col in phones]
+        return [("email", k, col) for k, _, col in emails] + [("phone", k, col) for k, _, _, col in phones]
 
 
 @dataclass
@@ -871,7 +877,7 @@ class ContactImporter:
 
         A row's handles are remembered for the rows after it even when the row itself is skipped, so
         `a@x` then `a@x + 050…` then `050…` is one person however the file spreads them."""
-        handles = self._existing_handles()
+        handles = self._handles if self._handles is not None else self._existing_handles()
         existing: dict[int, str] = {}
         pending: Candidate | None = None
         keys = c.keys
@@ -879,9 +885,11 @@ class ContactImporter:
             owner = handles.get((kind, key))
             if owner is None:
                 owner = self._pending.get((kind, key))
-            if isinstance(owner, int):
+                if owner is None:
+                    continue
+            if owner.__class__ is int:
                 existing.setdefault(owner, f"{column} {key}")
-            elif owner is not None:
+            else:
                 pending = pending or owner
         if not keys:
             name_key = (c.kind, _norm_cached(c.name))
@@ -926,10 +934,12 @@ class ContactImporter:
         self._claim(c, c, keys)
 
     def _claim(self, c: Candidate, owner: Candidate | int, keys: list) -> None:
-        handles = self._existing_handles()
+        handles = self._handles if self._handles is not None else self._existing_handles()
+        pending = self._pending
         for kind, key, _ in keys:
-            if (kind, key) not in handles:
-                self._pending.setdefault((kind, key), owner)
+            handle = (kind, key)
+            if handle not in handles and handle not in pending:
+                pending[handle] = owner
         if not keys:
             self._pending_names.setdefault((c.kind, _norm_cached(c.name)), owner)
 
@@ -1399,4 +1409,4 @@ def _insert_many(conn: sqlite3.Connection, table: str, columns: list[str], rows:
     for start in range(0, len(rows), per):
         chunk = rows[start : start + per]
         sql = full_sql if len(chunk) == per else head + ",".join([one] * len(chunk))
-        conn.execute(sql, [v for row in chunk for v in row])
+        conn.execute(sql, list(chain.from_iterable(chunk)))

@@ -46,14 +46,23 @@ def email(text: str) -> str | None:
     local, domain = m[1], m[2]
     if len(local) > 64 or len(domain) > 253:
         return None
+    ok = _domains.get(domain)
+    if ok is None:
+        ok = _plain_domain(domain)
+        if len(_domains) < 65536:
+            _domains[domain] = ok
+    return lowered if ok else None
+
+
+_domains: dict[str, bool] = {}  # domain -> _plain_domain(domain): a file has few distinct domains
+
+
+def _plain_domain(domain: str) -> bool:
     if "--" in domain:
-        return None  # punycode and the library's "ab--" rule: leave to the library
+        return False  # punycode and the library's "ab--" rule: leave to the library
     special, depth = _special_domains()
     labels = domain.split(".")
-    for i in range(max(0, len(labels) - depth), len(labels)):
-        if ".".join(labels[i:]) in special:
-            return None
-    return lowered
+    return all(".".join(labels[i:]) not in special for i in range(max(0, len(labels) - depth), len(labels)))
 
 
 # ---------------------------------------------------------------------------------------------
