@@ -387,6 +387,7 @@ class ContactImporter:
         self._columns_for: Mapping | None = None
         self._simple_for: Mapping | None = None
         self._simple: list[tuple] | None = None
+        self._simple_width = 0
         self._columns: list[tuple[str, str, str, int, str]] = []
 
     # -- existing data ------------------------------------------------------------------------
@@ -442,6 +443,7 @@ class ContactImporter:
             return self._from_card(record)
         if self._simple_for is not mapping:
             self._simple_for, self._simple = mapping, self._simple_plan(mapping)
+            self._simple_width = len(mapping.columns)
         if self._simple is not None:
             c = self._candidate_simple(record, self._simple)
             if c is not None:
@@ -608,7 +610,7 @@ class ContactImporter:
         most one e-mail and one phone column, text and scalar fields, tags, custom fields; no address
         groups, split names, Outlook placeholders): (index, header, kind, target, extra) per column, in
         column order, for _candidate_simple(). None for any other mapping (candidate() handles it)."""
-        if mapping.profile == "outlook":
+        if mapping.profile == "outlook" or any(column.header == "__extra__" for column in mapping.columns):
             return None
         plan = []
         seen: set[tuple[str, str]] = set()
@@ -648,9 +650,11 @@ class ContactImporter:
         general path left out. None when the row needs the general path (not a plain row of cells, a
         cell too long or holding several values)."""
         cells = record.raw
-        if cells.__class__ is not list or record.values.get("__extra__"):
+        if cells.__class__ is not list:
             return None
         width = len(cells)
+        if width > self._simple_width:
+            return None  # more cells than columns: the general path refuses the row
         if width and max(map(len, cells)) > MAX_VALUE:
             return None
         name = ""

@@ -49,6 +49,36 @@ class Record:
     raw: object = None  # what to write to the reject file (CSV: the row's cells; vCard: the card text)
 
 
+class CsvRecord:
+    """A Record of one CSV row whose `values` (header -> cell) is built when first read: the contact
+    importer's shortcut for simple mappings reads the cells by position and never needs it."""
+
+    __slots__ = ("line", "raw", "_header", "_values")
+    label = ""
+
+    def __init__(self, line: int, header: list[str], row: list[str]):
+        self.line, self.raw, self._header, self._values = line, row, header, None
+
+    @property
+    def values(self) -> dict:
+        if self._values is None:
+            self._values = dict(zip(self._header, self.raw, strict=False))
+        return self._values
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, CsvRecord | Record) and (self.line, self.values, self.label, self.raw) == (
+            other.line,
+            other.values,
+            other.label,
+            other.raw,
+        )
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return f"Record(line={self.line!r}, values={self.values!r}, label='', raw={self.raw!r})"
+
+
 @dataclass
 class Source:
     """A file opened for import: its name, format, decoded text and how it was read."""
@@ -233,7 +263,7 @@ def _csv_rows(source: Source, reader) -> Iterator[Record]:
                         values["__extra__"] = row[width:]
                         yield Record(start, values, "", row)
                         continue
-                yield Record(start, dict(zip(header, row, strict=False)), "", row)
+                yield CsvRecord(start, header, row)
         except csv.Error as exc:
             reason = str(exc)
             if "field larger" in reason:
