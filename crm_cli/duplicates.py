@@ -286,10 +286,15 @@ def handle_rows(conn: sqlite3.Connection) -> tuple[list, list, list]:
     columns: what count() reads (report quality checks the phones of the same rows)."""
     cursor = conn.cursor()
     cursor.row_factory = None
+    handles = cursor.execute("SELECT contact_id, type, key FROM contact_handles").fetchall()
+    # one scan of the (wide) contacts table for both columns
+    primary = cursor.execute(
+        "SELECT id, email, phone FROM contacts WHERE email IS NOT NULL OR phone IS NOT NULL"
+    ).fetchall()
     return (
-        cursor.execute("SELECT contact_id, type, key FROM contact_handles").fetchall(),
-        cursor.execute("SELECT id, email FROM contacts WHERE email IS NOT NULL").fetchall(),
-        cursor.execute("SELECT id, phone FROM contacts WHERE phone IS NOT NULL").fetchall(),
+        handles,
+        [(cid, email) for cid, email, _ in primary if email is not None],
+        [(cid, phone) for cid, _, phone in primary if phone is not None],
     )
 
 
@@ -464,7 +469,12 @@ def _shared_handles(rows: tuple, people):
         holder = first.setdefault(value, cid)
         if holder != cid:
             seen.setdefault(value, {holder}).add(cid)
-    # the primary columns, for older rows without a handle (the same loop, one type each)
+    # the primary columns, for older rows without a handle (the same loop, one type each); a primary value
+    # that is one of the contact's own handles adds nothing (keys are unique per type in contact_handles)
+    email_owner = {key: cid for cid, kind, key in handles if kind == "email"}
+    phone_owner = {key: cid for cid, kind, key in handles if kind != "email"}
+    primary_emails = [row for row in primary_emails if email_owner.get(row[1]) != row[0]]
+    primary_phones = [row for row in primary_phones if phone_owner.get(row[1]) != row[0]]
     for cid, key in primary_emails:
         if cid not in people:
             continue
