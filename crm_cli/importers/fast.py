@@ -158,20 +158,17 @@ def phone(text: str, region: str | None) -> str | None:
         body = digits[1:]
         if not body or body[0] == "0" or len(body) > 17:
             return None
-        codes = _calling_codes()
-        for size in (1, 2, 3):
-            if int(body[:size]) in codes:
-                cc, nsn = int(body[:size]), body[size:]
-                break
-        else:
+        head = body[:3]
+        found = _heads.get(head)
+        if found is None:
+            found = _heads[head] = _country(head)
+        if not found:
             return None
-        code = _single_region(cc)
-        if code is None:
+        size, meta = found
+        nsn = body[size:]
+        if not _plain_nsn(meta, nsn):
             return None
-        meta = _region(code)
-        if meta is None or not _plain_nsn(meta, nsn):
-            return None
-        return f"+{cc}{nsn}" if meta.valid(nsn) else None
+        return f"+{meta.cc}{nsn}" if meta.valid(nsn) else None
     if not region or "+" in digits:
         return None
     meta = _region(region)
@@ -185,6 +182,26 @@ def phone(text: str, region: str | None) -> str | None:
     if not _plain_nsn(meta, nsn):
         return None
     return f"+{meta.cc}{nsn}" if meta.valid(nsn) else None
+
+
+_heads: dict[str, tuple[int, _Region] | tuple[()]] = {}  # the first 3 digits after + -> _country() of them
+
+
+def _country(head: str) -> tuple[int, _Region] | tuple[()]:
+    """(length of the country code, its region) for the first digits of an international number whose
+    code belongs to exactly one region with metadata; () when it is anything else (ask the library)."""
+    codes = _calling_codes()
+    for size in (1, 2, 3):
+        if int(head[:size]) in codes:
+            cc = int(head[:size])
+            break
+    else:
+        return ()
+    code = _single_region(cc)
+    if code is None:
+        return ()
+    meta = _region(code)
+    return (size, meta) if meta is not None else ()
 
 
 def _plain_nsn(meta: _Region, nsn: str) -> bool:
