@@ -119,6 +119,8 @@ def _register(args: list[str] | None = None) -> None:
     """Add the groups and extensions the command needs (all of them for help or an unknown word).
     `crm contact add` needs neither the other groups nor the commands extensions add to `contact`."""
     word, sub = _command_words(args) if args is not None else (None, None)
+    if _dashboard(args):
+        word, sub = "report", "summary"  # `crm` alone runs the dashboard: report summary, nothing else
     known = set(GROUPS).union(*EXTENSIONS.values())
     groups = [word] if word in GROUPS else [] if word in known else GROUPS
     extensions = [name for name, words in EXTENSIONS.items() if word not in known or word in words]
@@ -127,6 +129,9 @@ def _register(args: list[str] | None = None) -> None:
             module = _load(name)
             app.add_typer(module.app, name=name, help=module.__doc__.strip().splitlines()[0])
         _loaded.add(name)
+        loader = getattr(sys.modules[f"crm_cli.commands.{name}"], "load", None)
+        if loader is not None:  # a group that imports its commands on demand (report: one family)
+            loader(sub if name == word else None)
     if word in GROUPS and sub is not None and sub in _names(_group_app(word)):
         extensions = []  # the group's own command: nothing to attach
     for name in extensions:
@@ -135,6 +140,11 @@ def _register(args: list[str] | None = None) -> None:
         if targets:
             _load(name).register(app, targets)
         _loaded.update(f"+{name}:{w}" for w in targets)
+
+
+def _dashboard(args: list[str] | None) -> bool:
+    """`crm` with no command word and no -h/--help (global options only): the dashboard."""
+    return args is not None and _command_words(args)[0] is None and not {"-h", "--help"} & set(args)
 
 
 def _load(name: str):

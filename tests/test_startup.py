@@ -143,3 +143,42 @@ def test_subcommand_help_after_pruning(crm):
     result = crm.ok("contact", "add", "--help")
     assert result.stdout.startswith("Usage: crm contact add [OPTIONS] ")
     assert "--email" in result.stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# Reports: one family module per run (crm_cli/commands/report/__init__.py COMMANDS).
+
+REPORT_FAMILIES = {
+    f"crm_cli.commands.report.{name}" for name in ("summary", "pipeline", "customers", "campaigns", "quality")
+}
+
+
+def test_every_report_command_is_mapped_to_its_family():
+    from crm_cli.commands import report
+
+    report.load()
+    defined = {(info.name, info.callback.__module__.rsplit(".", 1)[1]) for info in report.app.registered_commands}
+    assert defined == set(report.COMMANDS.items())
+
+
+def test_a_report_imports_its_family_only(db_path):
+    imported_modules("contact", "list", db_path=db_path)  # create and migrate the file first
+    loaded = modules_at_exit("report", "stale", db_path=db_path)
+    assert sorted(loaded & REPORT_FAMILIES) == ["crm_cli.commands.report.pipeline"]
+    loaded = modules_at_exit(db_path=db_path)  # the dashboard
+    assert sorted(loaded & (REPORT_FAMILIES | COMMAND_MODULES | EXTENSION_MODULES)) == [
+        "crm_cli.commands.report",
+        "crm_cli.commands.report.summary",
+    ]
+
+
+def test_report_help_keeps_its_order_after_single_family_runs(crm):
+    crm.ok("report", "quality")
+    crm.ok("report", "retention")
+    names = [
+        line.split()[0] for line in crm.ok("report", "--help").stdout.split("Commands:")[1].splitlines() if line.strip()
+    ]
+    assert names == [
+        "summary", "pipeline", "forecast", "sales", "stale", "conversion", "retention", "customers", "dormant",
+        "acquisition", "service", "satisfaction", "activity", "campaign", "campaigns", "quality",
+    ]  # fmt: skip
