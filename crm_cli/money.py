@@ -47,6 +47,17 @@ def to_decimal(stored: int | None) -> Decimal | None:
     return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
 
 
+def plain_sql(stored: str) -> str:
+    """SQL giving the text output.plain(to_decimal(stored)) writes for the stored amount the SQL
+    expression `stored` holds (NULL stays NULL): '6000', '249.9', '-0.005'. For piped listings whose
+    lines SQLite builds (output.tsv_cells_sql); tests/test_output.py compares the two."""
+    return (
+        f"CASE WHEN {stored} IS NULL THEN NULL WHEN {stored} % {SCALE} = 0 THEN ({stored} / {SCALE}) || '' "
+        f"ELSE CASE WHEN {stored} < 0 THEN '-' ELSE '' END || (abs({stored}) / {SCALE}) || '.' || "
+        f"rtrim(printf('%03d', abs({stored}) % {SCALE}), '0') END"
+    )
+
+
 def format_money(stored: int | None, currency: str | None = None) -> str:
     """For people: '12,000.00 SAR'."""
     if stored is None:

@@ -40,3 +40,21 @@ def test_sparkline_and_bar():
     assert output.sparkline([]) == ""
     assert str(output.bar(10, 10, width=4)) == "████"
     assert str(output.bar(0, 10)) == ""
+
+
+def test_money_plain_sql_matches_plain_of_to_decimal():
+    """Piped listings built by SQLite write amounts exactly as output.plain(money.to_decimal(v))."""
+    import random
+    import sqlite3
+
+    from crm_cli import money, output
+
+    rng = random.Random(7)
+    values = [None, 0, 1, -1, 5, 10, 100, 999, 1000, 1001, -1000, -1500, 249900, 6000000, 2**62 - 1, -(2**62 - 1)]
+    values += [10**k + d for k in range(1, 19) for d in (-1, 0, 1, 7, 10, 500)]
+    values += [rng.randrange(-(2**62), 2**62) // rng.choice([1, 10, 1000, 10**6]) for _ in range(3000)]
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE t (v INTEGER)")
+    conn.executemany("INSERT INTO t VALUES (?)", [(v,) for v in values])
+    got = [r[0] for r in conn.execute(f"SELECT {money.plain_sql('v')} FROM t ORDER BY rowid")]
+    assert got == [None if v is None else output.plain(money.to_decimal(v)) for v in values]

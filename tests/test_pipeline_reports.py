@@ -331,6 +331,42 @@ def test_stale_bad_input(crm, dataset, args, message):
     assert result.exit_code == 2 and message in result.stderr and result.stdout == ""
 
 
+def test_stale_piped_lines_are_the_rows_as_tsv(crm, dataset, db_path):
+    """Piped, SQLite builds the lines (reports.pipeline.stale_lines): they must be exactly what
+    emit_rows prints for stale()'s rows, tabs/newlines in cells and amounts with decimals included; an
+    activity instant not in the stored form sends the listing through stale()'s rows."""
+    import io
+    from datetime import UTC, datetime
+
+    from crm_cli import db
+    from crm_cli.commands.report.pipeline import STALE_COLUMNS
+    from crm_cli.output import write_tsv
+    from crm_cli.reports import pipeline
+
+    keys = [c.key for c in STALE_COLUMNS]
+    now = datetime(2026, 11, 22, 9, tzinfo=UTC)
+
+    def expected() -> str:
+        conn = db.connect(db_path)
+        out = io.StringIO()
+        write_tsv(out, (map(r.get, keys) for r in pipeline.stale(conn, now, days=5)), len(keys))
+        conn.close()
+        return out.getvalue()
+
+    conn = sqlite3.connect(db_path)
+    conn.execute("UPDATE deals SET title = 'tab\there\nnewline', value = 2000001 WHERE id = ?", (dataset["D5"],))
+    conn.commit()
+    text = crm.ok("report", "stale", "--days", "5").stdout
+    assert text == expected() and "tab here newline\tBadr" in text and "\t2000.001\t" in text
+    assert pipeline.stale_lines(db.connect(db_path), now, keys, days=5) is not None
+    conn.execute("UPDATE deals SET updated_at = '2026-10-02T10:00:00.5+03:00' WHERE id = ?", (dataset["D3"],))
+    conn.commit()
+    conn.close()
+    assert pipeline.stale_lines(db.connect(db_path), now, keys, days=5) is None
+    text = crm.ok("report", "stale", "--days", "5").stdout
+    assert text == expected() and text.startswith(f"{dataset['D3']}\tD3\t")
+
+
 # ---------------------------------------------------------------------------------------------
 # conversion
 

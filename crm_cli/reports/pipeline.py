@@ -304,6 +304,49 @@ def stale(conn: sqlite3.Connection, now: datetime, *, days: int = 14, limit: int
     return rows
 
 
+# An instant in the stored form (db.utc_iso): whole seconds, UTC.
+_STORED_INSTANT = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]Z"
+
+
+def stale_lines(
+    conn: sqlite3.Connection, now: datetime, keys: list[str], *, days: int = 14, limit: int | None = None
+) -> list[str] | None:
+    """stale()'s deals as the tab-separated lines a piped listing of `keys` prints (output.emit_rows for
+    tsv), joined by SQLite: 17k deals x a dict, two Decimals and a parsed instant each cost more than the
+    query. days_idle is whole days from the last activity to now, as stale() counts it; when an activity
+    instant is not in the stored form (fractions, offsets), or days/limit are invalid: None (use stale())."""
+    from crm_cli.money import plain_sql
+    from crm_cli.output import tsv_cells_sql
+
+    if days < 1 or (limit is not None and limit < 1):
+        return None  # stale() says what is wrong
+    values = {
+        "id": "id",
+        "title": "title",
+        "contact": "contact",
+        "stage": "stage",
+        "value": plain_sql("value"),
+        "last_activity_at": "last_activity_at",
+        "days_idle": "(CAST(strftime('%s', :now) AS INTEGER) - CAST(strftime('%s', last_activity_at) AS INTEGER))"
+        " / 86400",
+        "expected_close": "expected_close",
+        "owner": "owner",
+    }
+    cursor = conn.cursor()
+    cursor.row_factory = None
+    lines = [
+        row[0]
+        for row in cursor.execute(
+            f"SELECT CASE WHEN last_activity_at GLOB '{_STORED_INSTANT}' "
+            f"THEN {tsv_cells_sql([values[k] for k in keys])} || char(10) END "
+            f"FROM ({deals.SELECT} WHERE s.kind = 'open') WHERE last_activity_at < :cutoff "
+            "ORDER BY last_activity_at, id LIMIT :limit",
+            {"now": utc_iso(now), "cutoff": utc_iso(now - timedelta(days=days)), "limit": limit or -1},
+        )
+    ]
+    return None if None in lines else lines
+
+
 # ---------------------------------------------------------------------------------------------
 # Stage conversion
 

@@ -194,7 +194,14 @@ def stale(
     """Open deals with no activity (interaction, stage change, edit) in N days, oldest first."""
     from crm_cli.reports import pipeline as report
 
-    rows = report.stale(open_db(), _now(), days=days, limit=limit)
+    conn = open_db()
+    if output.output_format() == "tsv":  # piped: SQLite joins the shown values (one string per deal)
+        keys = [c.key for c in STALE_COLUMNS]
+        lines = report.stale_lines(conn, _now(), keys, days=days, limit=limit)
+        if lines is not None:
+            output.emit_lines(lines)
+            return
+    rows = report.stale(conn, _now(), days=days, limit=limit)
     output.emit_rows(rows, STALE_COLUMNS, title=f"Open deals idle for {days}+ days", empty="no stale deals")
 
 
