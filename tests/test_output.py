@@ -58,3 +58,24 @@ def test_money_plain_sql_matches_plain_of_to_decimal():
     conn.executemany("INSERT INTO t VALUES (?)", [(v,) for v in values])
     got = [r[0] for r in conn.execute(f"SELECT {money.plain_sql('v')} FROM t ORDER BY rowid")]
     assert got == [None if v is None else output.plain(money.to_decimal(v)) for v in values]
+
+
+def test_write_tsv_cells_are_plain():
+    """write_tsv's shortcuts (int, str, the Decimals money makes) print what plain() prints."""
+    import io
+    import random
+    from decimal import Decimal
+
+    from crm_cli import money, output
+
+    rng = random.Random(11)
+    values = [0, -3, 7, True, False, None, "x", 1.5, [1, "a"], {"k": 1}]
+    values += [Decimal(t) for t in ("0", "-0", "0.0", "1E+3", "2.50", "NaN", "0.0005", "0.001")]
+    values += [Decimal(t) for t in ("1234567890123456.7", "-0.25", "12.500", "1e-7", "100", "-12")]
+    values += [
+        money.to_decimal(rng.randrange(-(10**18), 10**18) // rng.choice([1, 10, 1000, 10**9])) for _ in range(2000)
+    ]
+    values += [money.to_decimal(v) for v in range(-2000, 2000)]
+    out = io.StringIO()
+    output.write_tsv(out, ([v] for v in values), 1)
+    assert out.getvalue().splitlines() == [output.plain(v) for v in values]
