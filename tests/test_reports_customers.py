@@ -236,6 +236,48 @@ def test_dormant_rows_actions_and_order(crm, quiet):
     assert s["median_lifetime_spend"] == 300 and s["segment_expression"] == "orders>=1 last-contact>180d"
 
 
+def test_dormant_piped_lines_are_the_rows_as_tsv(crm, quiet, db_path, monkeypatch):
+    """Piped, SQLite picks and joins the rows (reports.dormant.dormant_lines): exactly what emit_rows
+    prints for dormant()'s rows, for odd and even customer counts, ranges, tabs in names and decimal
+    spend; a last-contact instant not in the stored form sends the listing through dormant()."""
+    import sqlite3
+
+    from crm_cli import db
+    from crm_cli.commands.report.customers import DORMANT_CSV_COLUMNS
+    from crm_cli.reports import dormant
+
+    keys = [c.key for c in DORMANT_CSV_COLUMNS]
+    lines = dormant.dormant_lines
+
+    def both(*args: str) -> tuple[str, str]:
+        fast = crm.ok("report", "dormant", *args).stdout
+        monkeypatch.setattr(dormant, "dormant_lines", lambda *a, **k: None)
+        rows = crm.ok("report", "dormant", *args).stdout
+        monkeypatch.setattr(dormant, "dormant_lines", lines)
+        return fast, rows
+
+    conn = sqlite3.connect(db_path)
+    conn.execute("UPDATE contacts SET name = 'D\t3' WHERE id = ?", (quiet["D3"],))
+    conn.execute("UPDATE interactions SET amount = 50125 WHERE contact_id = ?", (quiet["D3"],))
+    conn.commit()
+    for args in [(), ("--days", "30"), ("--days", "30", "--from", ago(330)[:10]), ("--to", ago(300)[:10])]:
+        fast, rows = both(*args)
+        assert fast == rows and fast
+    fast, _ = both()
+    assert "\tD 3\t" in fast and "\t50.125\tSAR\t" in fast
+    buy(conn, person(conn, "D8"), ago(600), "0.5")  # an even count of customers
+    conn.commit()
+    fast, rows = both()
+    assert fast == rows and len(fast.splitlines()) == 5
+    assert lines(db.connect(db_path), keys, now=NOW) is not None
+    conn.execute("UPDATE interactions SET happened_at = ? WHERE contact_id = ?", (ago(250)[:19] + ".5Z", quiet["D2"]))
+    conn.commit()
+    conn.close()
+    assert lines(db.connect(db_path), keys, now=NOW) is None
+    fast, rows = both()
+    assert fast == rows and len(fast.splitlines()) == 5
+
+
 def test_saved_segment_selects_the_same_contacts(crm, quiet, db):
     rows = crm.ok("report", "dormant", "--days", "180", "--save-segment", "winback", "--json").json()
     listed = crm.ok("contact", "list", "segment:winback", "--json").json()

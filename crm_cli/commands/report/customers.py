@@ -354,6 +354,12 @@ def dormant_cmd(
 
     dormant.check_days(days)
     conn, now, rng = _setup(from_, to)
+    if save_segment is None and not summary and output.output_format() == "tsv":
+        # piped: SQLite picks, orders and joins the shown values (one string per customer)
+        lines = dormant.dormant_lines(conn, [c.key for c in DORMANT_CSV_COLUMNS], now=now, days=days, rng=rng)
+        if lines is not None:
+            output.emit_lines(lines)
+            return
     doc = dormant.dormant(conn, now=now, days=days, rng=rng)
     if save_segment is not None:
         expr = doc["summary"]["segment_expression"]
