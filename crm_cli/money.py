@@ -58,6 +58,13 @@ def plain_sql(stored: str) -> str:
     )
 
 
+def plain_text(stored: int) -> str:
+    """output.plain(to_decimal(stored)) without the Decimal: '6000', '249.9', '-0.005'."""
+    whole, part = divmod(-stored if stored < 0 else stored, SCALE)
+    sign = "-" if stored < 0 else ""
+    return f"{sign}{whole}" if not part else f"{sign}{whole}.{part:03d}".rstrip("0")
+
+
 def format_money(stored: int | None, currency: str | None = None) -> str:
     """For people: '12,000.00 SAR'."""
     if stored is None:

@@ -338,6 +338,11 @@ def emit_lines(lines: Iterable[str]) -> None:
     _stdout().writelines(lines)
 
 
+def emit_cells(rows: Iterable[Iterable], width: int) -> None:
+    """Rows already reduced to the shown cells, in column order, in the piped format (write_tsv)."""
+    write_tsv(_stdout(), rows, width)
+
+
 def emit_doc(doc, render: Callable[[object], None] | None = None) -> None:
     """A single document (a contact with its timeline, a report with sections).
 

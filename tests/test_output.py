@@ -58,6 +58,7 @@ def test_money_plain_sql_matches_plain_of_to_decimal():
     conn.executemany("INSERT INTO t VALUES (?)", [(v,) for v in values])
     got = [r[0] for r in conn.execute(f"SELECT {money.plain_sql('v')} FROM t ORDER BY rowid")]
     assert got == [None if v is None else output.plain(money.to_decimal(v)) for v in values]
+    assert [money.plain_text(v) for v in values[1:]] == got[1:]
 
 
 def test_write_tsv_cells_are_plain():

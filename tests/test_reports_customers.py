@@ -154,6 +154,25 @@ def test_segment_listing_csv_and_cli_names(crm, shop):
     assert [r["name"] for r in crm.ok("report", "customers", "--segment", "at-risk", "--json").json()] == ["c8"]
 
 
+@pytest.mark.parametrize("args", [("all",), ("champions",), ("lost", "--from", "2026-01-01", "--to", "2026-10-01")])
+def test_segment_listing_piped_cells_are_the_rows_as_tsv(crm, shop, db_path, args):
+    """Piped, segment_members(cells=True) skips the dicts: the same lines as write_tsv of the rows."""
+    import io
+
+    from crm_cli.commands.report.customers import MEMBER_CSV_COLUMNS
+    from crm_cli.output import write_tsv
+    from crm_cli.reports import rfm
+
+    keys = [c.key for c in MEMBER_CSV_COLUMNS]
+    assert tuple(keys) == rfm.MEMBER_CELLS
+    rows = crm.ok("report", "customers", "--segment", *args, "--json").json()
+    piped = crm.ok("report", "customers", "--segment", *args).stdout
+    out = io.StringIO()
+    write_tsv(out, (map(r.get, keys) for r in rows), len(keys))
+    assert piped == out.getvalue()  # JSON numbers print as plain() prints the Decimals
+    assert len(piped.splitlines()) == len(rows)
+
+
 def test_range_scores_the_window_but_lifetime_value_is_all_time(crm, shop):
     rows = crm.ok("report", "customers", "--segment", "all", "--from", ago(30)[:10], "--json").json()
     assert {r["name"]: (r["orders"], r["revenue"], r["lifetime_value"]) for r in rows} == {

@@ -196,9 +196,11 @@ def segments(conn: sqlite3.Connection, *, now: datetime, rng: periods.Range | No
 
 
 def segment_members(
-    conn: sqlite3.Connection, name: str, *, now: datetime, rng: periods.Range | None = None
-) -> list[dict]:
-    """The customers of one segment (or "all"), biggest revenue first, with contact details."""
+    conn: sqlite3.Connection, name: str, *, now: datetime, rng: periods.Range | None = None, cells: bool = False
+) -> list[dict] | list[tuple]:
+    """The customers of one segment (or "all"), biggest revenue first, with contact details. With
+    cells, each as a tuple of MEMBER_CELLS, amounts as the text output.plain() writes (piped listings:
+    no dict and no Decimal per customer)."""
     import json
 
     rng = rng or periods.Range(None, None)
@@ -226,8 +228,10 @@ def segment_members(
         )
     revenues, orders, all_ids = c.revenue, c.orders, c.ids
     chosen.sort(key=lambda i: (-revenues[i], -orders[i], all_ids[i]))
-    result = []
     currency = c.currency
+    if cells:
+        return _member_cells(c, chosen, details, lifetime)
+    result = []
     for i in chosen:
         contact_id = all_ids[i]
         d = details[contact_id]
@@ -253,6 +257,58 @@ def segment_members(
                 "lifetime_value": to_decimal(lifetime.get(contact_id, 0)) if lifetime is not None else spent,
                 "currency": currency,
             }
+        )
+    return result
+
+
+MEMBER_CELLS = (
+    "id",
+    "name",
+    "email",
+    "phone",
+    "segment",
+    "r",
+    "f",
+    "m",
+    "recency_days",
+    "last_purchase_at",
+    "orders",
+    "revenue",
+    "avg_order_value",
+    "lifetime_value",
+    "currency",
+)
+
+
+def _member_cells(c: Customers, chosen: list[int], details: dict, lifetime: dict | None) -> list[tuple]:
+    from crm_cli.money import plain_text
+
+    currency, segment, revenues, orders, own = c.currency, c.segment, c.revenue, c.orders, c.own_orders
+    result = []
+    for i in chosen:
+        contact_id = c.ids[i]
+        d = details[contact_id]
+        revenue = plain_text(revenues[i])
+        count = own[i]
+        average = plain_text((2 * revenues[i] + count) // (2 * count)) if count else None
+        result.append(
+            (
+                contact_id,
+                d[1],
+                d[2],
+                d[3],
+                segment[i],
+                c.r[i],
+                c.f[i],
+                c.m[i],
+                c.recency[i],
+                c.last[i],
+                orders[i],
+                revenue,
+                average,
+                plain_text(lifetime.get(contact_id, 0)) if lifetime is not None else revenue,
+                currency,
+            )
         )
     return result
 

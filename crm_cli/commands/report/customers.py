@@ -269,6 +269,9 @@ def customers_cmd(
     conn, now, rng = _setup(from_, to)
     table = _is_table()
     if name:
+        if output.output_format() == "tsv":  # piped: cells straight to the TSV writer
+            output.emit_cells(rfm.segment_members(conn, name, now=now, rng=rng, cells=True), len(MEMBER_CSV_COLUMNS))
+            return
         rows = rfm.segment_members(conn, name, now=now, rng=rng)
         output.emit_rows(
             rows,
