@@ -26,6 +26,7 @@ from crm_cli.db import utc_iso
 from crm_cli.reports import buckets
 
 PERSONS_ONLY = "contact_id NOT IN (SELECT id FROM contacts WHERE kind <> 'person')"
+JDN_OF_ORDINAL_0 = 1721425  # julian day number of date.fromordinal(1) minus 1
 
 
 def retention(conn: sqlite3.Connection, *, now: datetime, period: str = "month", rng: periods.Range | None = None):
@@ -42,31 +43,39 @@ def retention(conn: sqlite3.Connection, *, now: datetime, period: str = "month",
     stayed: defaultdict = defaultdict(int)  # period -> customers buying in it and in the next one
     earliest = None
 
-    # Persons' purchases before the cut, in order per customer, each with its local day from SQLite.
+    # Persons' purchases before the cut, in order per customer, each with its local day as an integer
+    # (SQLite's julianday at the fixed offset: JDN = floor(jd + 0.5); ints cross into Python cheaper than
+    # text) and, with --from, whether it is on or after the start (so no instant text crosses per row).
     cursor = conn.cursor()
     cursor.row_factory = None
-    rows = cursor.execute(
-        f"""SELECT contact_id, date(happened_at, ?), happened_at FROM interactions
-            WHERE kind = 'purchase' AND happened_at < ? AND {PERSONS_ONLY}
-            ORDER BY contact_id, happened_at""",
-        (bucketer.days.modifier, end_cut),
-    )
-    indexes: dict[str, int] = {}  # local day -> period index
+    day_sql = "CAST(julianday(happened_at, ?) + 0.5 AS INTEGER)"
+    where = f"kind = 'purchase' AND happened_at < ? AND {PERSONS_ONLY}"
+    if start:
+        rows = cursor.execute(
+            f"SELECT contact_id, {day_sql}, happened_at >= ? FROM interactions WHERE {where}"
+            " ORDER BY contact_id, happened_at",
+            (bucketer.days.modifier, start, end_cut),
+        )
+    else:  # everyone is in range: the earliest purchase alone says where the cohorts begin
+        earliest = cursor.execute(f"SELECT min(happened_at) FROM interactions WHERE {where}", (end_cut,)).fetchone()[0]
+        rows = cursor.execute(
+            f"SELECT contact_id, {day_sql}, 1 FROM interactions WHERE {where} ORDER BY contact_id, happened_at",
+            (bucketer.days.modifier, end_cut),
+        )
+    indexes: dict[int, int] = {}  # local day (julian day number) -> period index
     current, cohort, previous, count, member = None, 0, 0, 0, False
-    for contact_id, day, at in rows:
+    for contact_id, day, in_range in rows:
         k = indexes.get(day)
         if k is None:
-            k = indexes[day] = bucketer.of_day(date.fromisoformat(day))
+            k = indexes[day] = bucketer.of_day(date.fromordinal(day - JDN_OF_ORDINAL_0))
         if contact_id != current:
             if member and count >= 2:
                 repeaters[cohort] += 1
             current, cohort, previous, count = contact_id, k, k, 0
-            member = at >= start
+            member = in_range
             if member:
                 sizes[k] += 1
                 matrix[(k, k)] += 1
-                if earliest is None or at < earliest:
-                    earliest = at
             active[k] += 1
         elif k != previous:
             if k == previous + 1:
