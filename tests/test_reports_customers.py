@@ -38,6 +38,17 @@ def test_quintile_ties_share_the_score_of_their_middle():
     assert quintile_scores([]) == []
 
 
+def test_quintiles_match_the_mid_rank_definition():
+    import random
+
+    rng = random.Random(8)
+    for _ in range(2000):
+        values = [rng.randint(-rng.choice([1, 3, 50, 10**6]), 50) for _ in range(rng.randint(1, 40))]
+        n = len(values)
+        expected = [min(5, 1 + (5 * (2 * sum(w < v for w in values) + values.count(v))) // (2 * n)) for v in values]
+        assert quintile_scores(values) == expected, values
+
+
 @pytest.mark.parametrize(
     "raw, name",
     [

@@ -74,23 +74,31 @@ def segment_name(raw: str) -> str:
 
 def quintile_scores(values: list) -> list[int]:
     """Score each value 1-5 by its mid-rank percentile (higher value -> higher score); ties share."""
+    from bisect import bisect_left
     from collections import Counter
+    from itertools import accumulate
+    from operator import add
 
     n = len(values)
     counts = Counter(values)
-    score, below = {}, 0
-    for v in sorted(counts):
-        same = counts[v]
-        # p = (below + same/2) / n; score = 1 + floor(5p), in integers to avoid float edges
-        score[v] = min(5, 1 + (5 * (2 * below + same)) // (2 * n))
-        below += same
+    keys = sorted(counts)
+    # p = (below + same/2) / n; score = 1 + floor(5p), in integers to avoid float edges. mid = 2 below +
+    # same = below + below of the next value, which grows with the value, so each score is one run of keys:
+    # score >= s exactly when 5 mid >= 2n (s - 1), i.e. mid >= ceil(2n (s - 1) / 5).
+    below = list(accumulate(map(counts.__getitem__, keys), initial=0))
+    mid = list(map(add, below, below[1:]))
+    cuts = [0, *(bisect_left(mid, -(-2 * n * (s - 1) // 5)) for s in range(2, 6)), len(keys)]
+    scores: list[int] = []
+    for s in range(1, 6):
+        scores += [s] * (cuts[s] - cuts[s - 1])
+    score = dict(zip(keys, scores, strict=True))
     return list(map(score.__getitem__, values))
 
 
 class Customers:
     """Per-customer aggregates and scores as parallel lists (100k customers: dicts cost too much)."""
 
-    def __init__(self, conn: sqlite3.Connection, now: datetime, rng: periods.Range | None):
+    def __init__(self, conn: sqlite3.Connection, now: datetime, rng: periods.Range | None, *, last: bool = True):
         rng = rng or periods.Range(None, None)
         self.currency = settings.default_currency(conn)
         clause, params = rng.sql("happened_at")
@@ -102,7 +110,7 @@ class Customers:
         # recency: days from the local day of the last purchase (SQLite's date() with LocalDays' offset;
         # julianday - 1721424.5 is Python's date ordinal) to the reference day, 0 at least.
         rows = cursor.execute(
-            f"""SELECT contact_id, last_at, orders, revenue, own,
+            f"""SELECT contact_id, {"last_at" if last else "NULL"}, orders, revenue, own,
                        max(0, ? - CAST(julianday(date(last_at, ?)) - 1721424.5 AS INTEGER))
                 FROM (SELECT contact_id, max(happened_at) AS last_at, count(*) AS orders,
                              sum(CASE WHEN currency = ? THEN amount ELSE 0 END) AS revenue, sum(currency = ?) AS own
@@ -112,24 +120,35 @@ class Customers:
                       GROUP BY contact_id)""",
             [reference, days.modifier, self.currency, self.currency, *params],
         ).fetchall()
-        self.ids = [row[0] for row in rows]
-        self.last = [row[1] for row in rows]
-        self.recency = [row[5] for row in rows]
-        self.orders = [row[2] for row in rows]
-        self.revenue = [row[3] or 0 for row in rows]
-        self.own_orders = [row[4] or 0 for row in rows]
+        if rows:
+            self.ids, self.last, self.orders, revenue, own, self.recency = map(list, zip(*rows, strict=True))
+        else:
+            self.ids, self.last, self.orders, revenue, own, self.recency = [], [], [], [], [], []
+        self.revenue = [v or 0 for v in revenue] if None in revenue else revenue
+        self.own_orders = [v or 0 for v in own] if None in own else own
         self.r = quintile_scores([-d for d in self.recency])
         self.f = quintile_scores(self.orders)
         self.m = quintile_scores(self.revenue)
-        table: dict = {}
-        segment = []
-        for r, f, m, n in zip(self.r, self.f, self.m, self.orders, strict=True):
-            key = (r, f, m, n == 1)
-            name = table.get(key)
-            if name is None:
-                name = table[key] = segment_of(r, f, m, n)
-            segment.append(name)
-        self.segment = segment
+        # segment by a small integer key per customer (r, f, m, one order), built column-wise in C
+        from itertools import repeat
+        from operator import add, mul
+
+        def scaled(column: list, by: int):
+            return map(mul, column, repeat(by))
+
+        keys = map(
+            add,
+            map(add, scaled(self.r, 1000), scaled(self.f, 100)),
+            map(add, scaled(self.m, 10), map((1).__eq__, self.orders)),
+        )
+        table = {
+            r * 1000 + f * 100 + m * 10 + one: segment_of(r, f, m, 1 if one else 2)
+            for r in range(1, 6)
+            for f in range(1, 6)
+            for m in range(1, 6)
+            for one in (0, 1)
+        }
+        self.segment = list(map(table.__getitem__, keys))
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -163,7 +182,7 @@ def _avg(total: int, count: int):
 
 def segments(conn: sqlite3.Connection, *, now: datetime, rng: periods.Range | None = None) -> list[dict]:
     """Counts and revenue per segment, every segment listed (in the documented order)."""
-    c = Customers(conn, now, rng)
+    c = Customers(conn, now, rng, last=False)  # the last instants are not shown
     stats = {name: [0, 0, 0, 0, 0] for name in NAMES}  # customers, revenue, orders, own orders, recency
     for name, revenue, orders, own, recency in zip(
         c.segment, c.revenue, c.orders, c.own_orders, c.recency, strict=True
