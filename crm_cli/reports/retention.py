@@ -45,34 +45,34 @@ def retention(conn: sqlite3.Connection, *, now: datetime, period: str = "month",
 
     # Persons' purchases before the cut, in order per customer, each with its local day as an integer
     # (SQLite's julianday at the fixed offset: JDN = floor(jd + 0.5); ints cross into Python cheaper than
-    # text) and, with --from, whether it is on or after the start (so no instant text crosses per row).
+    # text), negated when before --from (so no instant text and no extra value crosses per row).
     cursor = conn.cursor()
     cursor.row_factory = None
     day_sql = "CAST(julianday(happened_at, ?) + 0.5 AS INTEGER)"
     where = f"kind = 'purchase' AND happened_at < ? AND {PERSONS_ONLY}"
     if start:
         rows = cursor.execute(
-            f"SELECT contact_id, {day_sql}, happened_at >= ? FROM interactions WHERE {where}"
-            " ORDER BY contact_id, happened_at",
-            (bucketer.days.modifier, start, end_cut),
+            f"SELECT contact_id, CASE WHEN happened_at >= ? THEN {day_sql} ELSE -{day_sql} END FROM interactions"
+            f" WHERE {where} ORDER BY contact_id, happened_at",
+            (start, bucketer.days.modifier, bucketer.days.modifier, end_cut),
         )
     else:  # everyone is in range: the earliest purchase alone says where the cohorts begin
         earliest = cursor.execute(f"SELECT min(happened_at) FROM interactions WHERE {where}", (end_cut,)).fetchone()[0]
         rows = cursor.execute(
-            f"SELECT contact_id, {day_sql}, 1 FROM interactions WHERE {where} ORDER BY contact_id, happened_at",
+            f"SELECT contact_id, {day_sql} FROM interactions WHERE {where} ORDER BY contact_id, happened_at",
             (bucketer.days.modifier, end_cut),
         )
-    indexes: dict[int, int] = {}  # local day (julian day number) -> period index
+    indexes: dict[int, int] = {}  # ± local day (julian day number) -> period index
     current, cohort, previous, count, member = None, 0, 0, 0, False
-    for contact_id, day, in_range in rows:
+    for contact_id, day in rows:
         k = indexes.get(day)
         if k is None:
-            k = indexes[day] = bucketer.of_day(date.fromordinal(day - JDN_OF_ORDINAL_0))
+            k = indexes[day] = bucketer.of_day(date.fromordinal(abs(day) - JDN_OF_ORDINAL_0))
         if contact_id != current:
             if member and count >= 2:
                 repeaters[cohort] += 1
             current, cohort, previous, count = contact_id, k, k, 0
-            member = in_range
+            member = day > 0
             if member:
                 sizes[k] += 1
                 matrix[(k, k)] += 1
