@@ -22,6 +22,7 @@ import re
 import sqlite3
 from collections import defaultdict
 from functools import cache, lru_cache
+from operator import itemgetter
 
 from crm_cli.text import normalize
 
@@ -281,18 +282,19 @@ def _find(conn: sqlite3.Connection, min_score: float, limit: int | None) -> list
     return rows[:limit] if limit else rows
 
 
-def handle_rows(conn: sqlite3.Connection) -> tuple[list, list, list]:
-    """Every (contact, type, key) of contact_handles, and the primary (contact, email) and (contact, phone)
-    columns: what count() reads (report quality checks the phones of the same rows)."""
+def handle_rows(conn: sqlite3.Connection) -> tuple[list, list, list, list]:
+    """The (contact, key) rows of contact_handles' e-mails and phones, and the primary (contact, email) and
+    (contact, phone) columns: what count() reads (report quality checks the phones of the same rows)."""
     cursor = conn.cursor()
     cursor.row_factory = None
-    handles = cursor.execute("SELECT contact_id, type, key FROM contact_handles").fetchall()
+    handles = cursor.execute("SELECT contact_id, type = 'email', key FROM contact_handles").fetchall()
     # one scan of the (wide) contacts table for both columns
     primary = cursor.execute(
         "SELECT id, email, phone FROM contacts WHERE email IS NOT NULL OR phone IS NOT NULL"
     ).fetchall()
     return (
-        handles,
+        [(cid, key) for cid, is_email, key in handles if is_email],
+        [(cid, key) for cid, is_email, key in handles if not is_email],
         [(cid, email) for cid, email, _ in primary if email is not None],
         [(cid, phone) for cid, _, phone in primary if phone is not None],
     )
@@ -446,60 +448,56 @@ def _shared_handles(rows: tuple, people):
     """For count(): contact -> the e-mails (phone tails) it shares with another contact, for every contact
     with an e-mail (phone) (an empty set when it shares none), and the groups of contacts sharing one.
     The same values as _handles(), without a set per contact."""
-    handles, primary_emails, primary_phones = rows
-    none: frozenset = frozenset()
-    tail = _phone_tail
-    emails: dict[int, set | frozenset] = {}
-    phones: dict[int, set | frozenset] = {}
-    first: dict[str, int] = {}  # "e" + e-mail / "p" + phone tail -> its first contact
-    seen: dict[str, set[int]] = {}  # the values held by 2+ contacts
+    email_rows, phone_rows, primary_emails, primary_phones = rows
+    groups: list[set[int]] = []
+    emails = _holders(email_rows, primary_emails, people, _email_values, groups)
+    phones = _holders(phone_rows, primary_phones, people, _phone_tails, groups)
+    return emails, phones, groups
 
-    for cid, kind, key in handles:
+
+def _email_values(keys: list[str]) -> list[str]:
+    return list(map(str.lower, map(str.strip, keys)))
+
+
+_PLAIN_PHONES = re.compile(r"(?:\+?[0-9]{9,}\n)*", re.ASCII)
+
+
+def _phone_tails(keys: list[str]) -> list[str | None]:
+    """_phone_tail() of each key; when every key is '+' or nothing then 9+ ASCII digits (checked by one
+    regex over the joined keys), the tail is simply the last 9 characters."""
+    if _PLAIN_PHONES.fullmatch("\n".join(keys) + "\n" if keys else ""):
+        return list(map(itemgetter(slice(-9, None)), keys))
+    return list(map(_phone_tail, keys))
+
+
+def _holders(handles: list, primary: list, people, values_of, groups: list) -> dict:
+    """contact -> the values (of values_of) it shares with another contact, for each contact in people
+    holding a value (None values do not count); groups gets each set of 2+ contacts sharing a value."""
+    none: frozenset = frozenset()
+    # a primary value that is one of the contact's own handles adds nothing (keys are unique per type)
+    ids = [cid for cid, _ in handles]
+    keys = [key for _, key in handles]
+    primary = list(set(primary).difference(handles))
+    ids += [cid for cid, _ in primary]
+    values = values_of(keys + [key for _, key in primary])
+    if None in values:
+        kept = [i for i, value in enumerate(values) if value is not None]
+        ids, values = [ids[i] for i in kept], [values[i] for i in kept]
+    mine: dict[int, set | frozenset] = dict.fromkeys(people.intersection(ids), none)
+    if len(set(values)) == len(values):
+        return mine  # no value held twice: nothing shared (the usual case)
+    first: dict[str, int] = {}  # value -> its first contact
+    seen: dict[str, set[int]] = {}  # the values held by 2+ contacts
+    for cid, value in zip(ids, values, strict=True):
         if cid not in people:
             continue
-        if kind == "email":
-            emails[cid] = none
-            value = "e" + key.strip().lower()
-        else:
-            value = tail(key)
-            if not value:
-                continue
-            phones[cid] = none
-            value = "p" + value
         holder = first.setdefault(value, cid)
         if holder != cid:
             seen.setdefault(value, {holder}).add(cid)
-    # the primary columns, for older rows without a handle (the same loop, one type each); a primary value
-    # that is one of the contact's own handles adds nothing (keys are unique per type in contact_handles)
-    email_owner = {key: cid for cid, kind, key in handles if kind == "email"}
-    phone_owner = {key: cid for cid, kind, key in handles if kind != "email"}
-    primary_emails = [row for row in primary_emails if email_owner.get(row[1]) != row[0]]
-    primary_phones = [row for row in primary_phones if phone_owner.get(row[1]) != row[0]]
-    for cid, key in primary_emails:
-        if cid not in people:
-            continue
-        emails[cid] = none
-        value = "e" + key.strip().lower()
-        holder = first.setdefault(value, cid)
-        if holder != cid:
-            seen.setdefault(value, {holder}).add(cid)
-    for cid, key in primary_phones:
-        if cid not in people:
-            continue
-        value = tail(key)
-        if not value:
-            continue
-        phones[cid] = none
-        value = "p" + value
-        holder = first.setdefault(value, cid)
-        if holder != cid:
-            seen.setdefault(value, {holder}).add(cid)
-    groups = []
-    for value, ids in seen.items():
-        groups.append(ids)
-        mine = emails if value[0] == "e" else phones
-        for cid in ids:
+    for value, shared in seen.items():
+        groups.append(shared)
+        for cid in shared:
             if mine[cid] is none:
                 mine[cid] = set()
-            mine[cid].add(value[1:])
-    return emails, phones, groups
+            mine[cid].add(value)
+    return mine
