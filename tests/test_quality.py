@@ -130,25 +130,6 @@ def test_quality_bad_show_is_refused(crm, db_path):
     assert result.exit_code == 2 and "unknown contact field 'shoe_size'" in result.stderr
 
 
-def _old_is_valid(key: str) -> bool:
-    """The per-key rule report quality applied before it checked phones in groups."""
-    import phonenumbers
-
-    from crm_cli.importers import fast
-
-    if fast.phone(key, None) == key:
-        return True
-    if not key.startswith("+"):
-        return False
-    try:
-        number = phonenumbers.parse(key, None)
-        return phonenumbers.is_valid_number(number) and (
-            phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164) == key
-        )
-    except phonenumbers.NumberParseException:
-        return False
-
-
 def test_phones_checked_in_groups_agree_with_the_per_key_rule():
     """Example numbers of every region, and each one mutated (a digit changed, cut, lengthened, a 0 or the
     national prefix put first, spaces, Arabic digits): the grouped check settles exactly the same keys."""
@@ -180,8 +161,8 @@ def test_phones_checked_in_groups_agree_with_the_per_key_rule():
     unsettled = set(quality._unsettled(set(keys)))
     for key in keys:
         if key not in unsettled:
-            assert _old_is_valid(key), key
-    assert {k for k in keys if not _old_is_valid(k)} <= unsettled
+            assert quality._valid_phone(key), key
+    assert {k for k in keys if not quality._valid_phone(k)} <= unsettled
     assert len(unsettled) < len(keys)  # the groups did settle most valid numbers
 
 

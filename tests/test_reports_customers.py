@@ -170,12 +170,10 @@ def test_segment_listing_piped_cells_are_the_rows_as_tsv(crm, shop, db_path, arg
     """Piped, segment_members(cells=True) skips the dicts: the same lines as write_tsv of the rows."""
     import io
 
-    from crm_cli.commands.report.customers import MEMBER_CSV_COLUMNS
     from crm_cli.output import write_tsv
     from crm_cli.reports import rfm
 
-    keys = [c.key for c in MEMBER_CSV_COLUMNS]
-    assert tuple(keys) == rfm.MEMBER_CELLS
+    keys = list(rfm.MEMBER_CELLS)
     rows = crm.ok("report", "customers", "--segment", *args, "--json").json()
     piped = crm.ok("report", "customers", "--segment", *args).stdout
     out = io.StringIO()

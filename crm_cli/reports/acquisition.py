@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlite3
 from bisect import bisect_left
 from collections import Counter, defaultdict
-from datetime import date, datetime
+from datetime import datetime
 
 from crm_cli import periods
 from crm_cli.db import utc_iso
@@ -50,13 +50,7 @@ def acquisition(conn: sqlite3.Connection, *, now: datetime, period: str = "month
            GROUP BY 1, 2 ORDER BY 7""",
         [modifier, start, end, start, end, start, end, end],
     ).fetchall()
-    indexes: dict[str, int] = {}
-
-    def of(day: str) -> int:
-        k = indexes.get(day)
-        if k is None:
-            k = indexes[day] = bucketer.of_day(date.fromisoformat(day))
-        return k
+    of = bucketer.of_day_text
 
     firsts: dict[str, int] = defaultdict(int)  # local day of a first purchase -> customers
     in_range = 0

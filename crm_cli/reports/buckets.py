@@ -74,6 +74,7 @@ class Bucketer:
         self.period = periods.check_period(period)
         self.days = days or LocalDays(now)
         self._cache: dict[int, int] = {}
+        self._by_day_text: dict[str, int] = {}
 
     def of(self, at: str) -> int:
         return self.of_ordinal(self.days.ordinal(at))
@@ -98,6 +99,13 @@ class Bucketer:
 
     def of_day(self, day: date) -> int:
         return index_of(day, self.period)
+
+    def of_day_text(self, day: str) -> int:
+        """of_day() for the 'YYYY-MM-DD' text SQLite's date() gives; cached per day."""
+        index = self._by_day_text.get(day)
+        if index is None:
+            index = self._by_day_text[day] = index_of(date.fromisoformat(day), self.period)
+        return index
 
     def start(self, index: int) -> date:
         return start_of_index(index, self.period)

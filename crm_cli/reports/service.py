@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 from bisect import bisect_left
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import datetime
 from statistics import median
 
 from crm_cli import periods
@@ -103,13 +103,7 @@ def service(
     ).fetchall()
     earliest = min([r[3] for r in opened_days if r[3]] + [r[2] for r in resolved_days if r[2]], default=None)
     win = buckets.window(bucketer, rng, now, earliest)
-    indexes: dict[str, int] = {}
-
-    def of(day: str) -> int:
-        k = indexes.get(day)
-        if k is None:
-            k = indexes[day] = bucketer.of_day(date.fromisoformat(day))
-        return k
+    of = bucketer.of_day_text
 
     opened: dict = defaultdict(int)
     for day, _, n, _ in opened_days:

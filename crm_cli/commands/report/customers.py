@@ -226,26 +226,6 @@ MEMBER_COLUMNS = [
     Column("avg_order_value", "avg order", kind="money"),
     Column("lifetime_value", "lifetime", kind="money"),
 ]
-MEMBER_CSV_COLUMNS = [
-    Column(key)
-    for key in (
-        "id",
-        "name",
-        "email",
-        "phone",
-        "segment",
-        "r",
-        "f",
-        "m",
-        "recency_days",
-        "last_purchase_at",
-        "orders",
-        "revenue",
-        "avg_order_value",
-        "lifetime_value",
-        "currency",
-    )
-]
 
 
 @app.command("customers")
@@ -270,12 +250,12 @@ def customers_cmd(
     table = _is_table()
     if name:
         if output.output_format() == "tsv":  # piped: cells straight to the TSV writer
-            output.emit_cells(rfm.segment_members(conn, name, now=now, rng=rng, cells=True), len(MEMBER_CSV_COLUMNS))
+            output.emit_cells(rfm.segment_members(conn, name, now=now, rng=rng, cells=True), len(rfm.MEMBER_CELLS))
             return
         rows = rfm.segment_members(conn, name, now=now, rng=rng)
         output.emit_rows(
             rows,
-            MEMBER_COLUMNS if table else MEMBER_CSV_COLUMNS,
+            MEMBER_COLUMNS if table else [Column(key) for key in rfm.MEMBER_CELLS],
             title=f"{name}: {len(rows):,} customers",
             empty=f"no customers in segment {name!r}",
         )
