@@ -86,6 +86,13 @@ class Range:
             params.append(utc_iso(self.end))
         return (" AND ".join(clauses) or "1"), params
 
+    def text_bounds(self) -> tuple[str, str]:
+        """[start, end) as stored-instant text, to compare with stored columns as text: an open start is
+        '' and an open end '~' (sorts after every instant)."""
+        from crm_cli.db import utc_iso
+
+        return (utc_iso(self.start) if self.start else "", utc_iso(self.end) if self.end else "~")
+
 
 def parse_range(conn: sqlite3.Connection, start: str | None, end: str | None, now: datetime) -> Range:
     """`--from 2026-01-01 --to 2026-03-31`: both local days included."""

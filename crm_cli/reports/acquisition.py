@@ -17,7 +17,6 @@ from collections import Counter, defaultdict
 from datetime import datetime
 
 from crm_cli import periods
-from crm_cli.db import utc_iso
 from crm_cli.reports import buckets
 
 
@@ -25,8 +24,7 @@ def acquisition(conn: sqlite3.Connection, *, now: datetime, period: str = "month
     """{"rows": [per period], "sources": [per source], "summary": {...}}."""
     rng = rng or periods.Range(None, None)
     bucketer = buckets.Bucketer(period, now)
-    start = utc_iso(rng.start) if rng.start else ""
-    end = utc_iso(rng.end) if rng.end else "~"
+    start, end = rng.text_bounds()
     cursor = conn.cursor()
     cursor.row_factory = None
     modifier = bucketer.days.modifier

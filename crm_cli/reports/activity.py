@@ -51,8 +51,7 @@ def activity(
     # Counting per period over the (happened_at, kind) index: range scans, no sort of a million rows.
     sums = ", ".join(f"sum(kind = '{kind}')" for kind in KINDS)
     kinds: dict = {}
-    lo = utc_iso(rng.start) if rng.start else ""
-    hi = utc_iso(rng.end) if rng.end else "~"
+    lo, hi = rng.text_bounds()
     for k, k_start, k_end in win.bounds():
         row = conn.execute(
             f"SELECT {sums} FROM interactions WHERE happened_at >= ? AND happened_at < ?",

@@ -74,8 +74,7 @@ def dormant(conn: sqlite3.Connection, *, now: datetime, days: int = 180, rng: pe
     check_days(days)
     currency = settings.default_currency(conn)
     cutoff = utc_iso(now - timedelta(days=days))
-    start = utc_iso(rng.start) if rng and rng.start else ""
-    end = utc_iso(rng.end) if rng and rng.end else "~"
+    start, end = (rng or periods.Range(None, None)).text_bounds()
     everyone = _customers(conn, currency)
     twice_median = _twice_median([row[3] for row in everyone])
     quiet = [row for row in everyone if row[4] < cutoff and start <= row[1] < end]
@@ -160,6 +159,7 @@ def dormant_lines(
     check_days(days)
     values = {**_VALUES, "lifetime_spend": plain_sql("p.spent")}
     local = buckets.LocalDays(now)
+    start, end = (rng or periods.Range(None, None)).text_bounds()
     cursor = conn.cursor()
     cursor.row_factory = None
     lines = [
@@ -190,8 +190,8 @@ def dormant_lines(
                 "now": utc_iso(now),
                 "local": local.modifier,
                 "cutoff": utc_iso(now - timedelta(days=days)),
-                "start": utc_iso(rng.start) if rng and rng.start else "",
-                "end": utc_iso(rng.end) if rng and rng.end else "~",
+                "start": start,
+                "end": end,
             },
         )
     ]

@@ -33,9 +33,8 @@ def retention(conn: sqlite3.Connection, *, now: datetime, period: str = "month",
     """{"cohorts": [row, …], "summary": {…}}; see the module docstring for the definitions."""
     rng = rng or periods.Range(None, None)
     bucketer = buckets.Bucketer(period, now)
-    start = utc_iso(rng.start) if rng.start else ""
+    start, end_cut = rng.text_bounds()  # purchases after --to are ignored; without it none
     end = utc_iso(rng.end) if rng.end else utc_iso(now)
-    end_cut = utc_iso(rng.end) if rng.end else "~"  # purchases after --to are ignored; without it none
     sizes: defaultdict = defaultdict(int)  # cohort -> customers
     matrix: defaultdict = defaultdict(int)  # (cohort, period) -> customers of the cohort buying in that period
     repeaters: defaultdict = defaultdict(int)  # cohort -> customers with 2+ purchases

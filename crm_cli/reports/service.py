@@ -16,7 +16,6 @@ from datetime import datetime
 from statistics import median
 
 from crm_cli import periods
-from crm_cli.db import utc_iso
 from crm_cli.reports import buckets
 
 
@@ -73,8 +72,7 @@ def service(
     """{"rows": [per period], "summary": {...}}."""
     rng = rng or periods.Range(None, None)
     bucketer = buckets.Bucketer(period, now)
-    start = utc_iso(rng.start) if rng.start else ""
-    end = utc_iso(rng.end) if rng.end else "~"
+    start, end = rng.text_bounds()
     cursor = conn.cursor()
     cursor.row_factory = None
     modifier = bucketer.days.modifier
