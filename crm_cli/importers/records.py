@@ -251,6 +251,16 @@ class _RowImporter:
         text = unprotect(str(raw)).strip()
         return text or None
 
+    def parsed(self, record, target: str, parse):
+        """The column's value through parse(), None when empty; a refusal names the column."""
+        raw = self.value(record, target)
+        if raw is None:
+            return None
+        try:
+            return parse(raw)
+        except InvalidInput as exc:
+            raise RowError(self.columns[target], exc.message) from None
+
     def when(self, record, target: str, *, header_target: str | None = None) -> datetime | None:
         from crm_cli.dates import parse_datetime
 
@@ -326,18 +336,8 @@ class LogImporter(_RowImporter):
         if not kind:
             raise RowError("", "no kind (call, email, meeting, message, note, purchase, support) and no amount")
         when = self.when(record, "happened_at") or self.when(record, "happened_at_alt")
-        amount = None
-        if amount_raw:
-            try:
-                amount = parse_amount(amount_raw, field="amount")
-            except InvalidInput as exc:
-                raise RowError(self.columns["amount"], exc.message) from None
-        currency = self.value(record, "currency")
-        if currency:
-            try:
-                currency = parse_currency(currency)
-            except InvalidInput as exc:
-                raise RowError(self.columns["currency"], exc.message) from None
+        amount = self.parsed(record, "amount", lambda text: parse_amount(text, field="amount"))
+        currency = self.parsed(record, "currency", parse_currency)
         summary = clean(self.value(record, "summary")) or ""
         duration = self._int(record, "duration")
         score = self._int(record, "score")
@@ -404,18 +404,8 @@ class DealImporter(_RowImporter):
             raise RowError("", "no deal title")
         if self.conn.execute("SELECT 1 FROM deals WHERE contact_id = ? AND title = ?", (contact_id, title)).fetchone():
             return "skipped"
-        value = 0
-        if self.value(record, "value"):
-            try:
-                value = parse_amount(self.value(record, "value"), field="value")
-            except InvalidInput as exc:
-                raise RowError(self.columns["value"], exc.message) from None
-        currency = self.value(record, "currency")
-        if currency:
-            try:
-                currency = parse_currency(currency)
-            except InvalidInput as exc:
-                raise RowError(self.columns["currency"], exc.message) from None
+        value = self.parsed(record, "value", lambda text: parse_amount(text, field="value")) or 0
+        currency = self.parsed(record, "currency", parse_currency)
         probability = None
         if self.value(record, "probability"):
             text = self.value(record, "probability").rstrip("%").strip()
