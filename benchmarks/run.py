@@ -190,6 +190,31 @@ def measure(cmd: list[str] | str, *, runs: int, env=None, cwd=None, before=None,
     return {"wall": statistics.median(walls), "cpu": statistics.median(cpus), "runs": runs}
 
 
+def measure_interleaved(cmds: dict[str, dict], *, runs: int, min_seconds: float = 2.0, max_runs: int = 41) -> dict:
+    """measure() for several commands in rounds (a, b, c, a, b, c …), so a change in the machine's load
+    falls on all of them alike. Short commands get more rounds: at least `runs`, then more until the
+    round-robin has taken `min_seconds` (at most `max_runs`), since a few ms of noise is a large share of
+    a 5 ms figure. cmds: name -> keyword arguments of measure() with runs=1. -> name -> result."""
+    samples: dict[str, list[dict]] = {name: [] for name in cmds}
+    started = time.perf_counter()
+    done = 0
+    while done < runs or (time.perf_counter() - started < min_seconds and done < max_runs):
+        for name, kwargs in cmds.items():
+            result = measure(runs=1, **kwargs)
+            if "error" in result:
+                return {**{n: s[-1] if s else None for n, s in samples.items()}, name: result}
+            samples[name].append(result)
+        done += 1
+    return {
+        name: {
+            "wall": statistics.median(r["wall"] for r in results),
+            "cpu": statistics.median(r["cpu"] for r in results),
+            "runs": len(results),
+        }
+        for name, results in samples.items()
+    }
+
+
 def peak_rss_mib(cmd: list[str], env=None) -> float | None:
     if not GNU_TIME:
         return None
@@ -430,9 +455,10 @@ def section_queries(args, dbs: dict[int, Path], log) -> list[dict]:
     rows = []
     # The start-up floor every crm command pays (Python, Typer, its group's commands, opening the
     # database) and the shell does not: subtracted so the SQL work is compared on its own ("net").
-    # `crm --version` no longer loads Typer, so the cheapest real command is the floor.
-    floor_db = str(dbs[max(dbs)])
-    floor = measure([*CRM, "config", "get", "date_order", "--db", floor_db], runs=args.runs).get("cpu", 0.0)
+    # `crm --version` no longer loads Typer, so the cheapest real command is the floor. It is measured
+    # in the same rounds as each command and its reference (measure_interleaved).
+    floor_cmd = [*CRM, "config", "get", "date_order", "--db", str(dbs[max(dbs)])]
+    floor = None
     tmp = Path(tempfile.mkdtemp(prefix="crm-sql-"))
     for label, cmd_args, needs in QUERIES:
         if args.queries and not any(part in label for part in args.queries.split(",")):
@@ -449,7 +475,6 @@ def section_queries(args, dbs: dict[int, Path], log) -> list[dict]:
                 src, dst = sqlite3.connect(path), sqlite3.connect(work)
                 src.backup(dst)
                 src.close(), dst.close()
-            crm_result = measure([*CRM, "--db", str(work), *cmd_args], runs=args.runs)
             statements = capture_sql(work, cmd_args)
             sql_file = tmp / "replay.sql"
             sql_file.write_text("\n".join(statements) + "\n", encoding="utf-8")
@@ -458,14 +483,22 @@ def section_queries(args, dbs: dict[int, Path], log) -> list[dict]:
                 def rewind(handle=handle):
                     handle.seek(0)
 
-                ref = measure([SQLITE3, str(work)], runs=args.runs, stdin=handle, before=rewind) if SQLITE3 else None
+                cmds = {"crm": {"cmd": [*CRM, "--db", str(work), *cmd_args]}}
+                if SQLITE3:
+                    cmds["ref"] = {"cmd": [SQLITE3, str(work)], "stdin": handle, "before": rewind}
+                if people == max(dbs):
+                    cmds["floor"] = {"cmd": floor_cmd}
+                measured = measure_interleaved(cmds, runs=args.runs)
+            crm_result, ref = measured["crm"], measured.get("ref")
+            if "floor" in measured:
+                floor = (measured["floor"] or {}).get("cpu", 0.0)
             per_size[people] = (crm_result, ref, len(statements))
         biggest = max(per_size)
         crm_result, ref, count = per_size[biggest]
         r = row("queries", label, crm_result, f"same SQL in sqlite3 ({count} statements)", ref, goal=1.5,
                 goal_abs=1.0)  # fmt: skip
         r["floor"] = floor
-        if "cpu" in crm_result and ref and ref.get("cpu"):
+        if "cpu" in crm_result and ref and ref.get("cpu") and floor is not None:
             r["net_ratio"] = max(0.0, crm_result["cpu"] - floor) / ref["cpu"]
         r["sizes"] = {str(k): v[0].get("wall") for k, v in per_size.items()}
         r["sizes_ref"] = {str(k): (v[1] or {}).get("wall") for k, v in per_size.items()}
