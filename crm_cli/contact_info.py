@@ -72,3 +72,50 @@ def check_region(raw: str) -> str:
     if code not in phonenumbers.SUPPORTED_REGIONS:
         raise InvalidInput(f"unknown region {raw!r}; use a two-letter country code such as SA, AE, EG, US")
     return code
+
+
+# How addresses commonly write a few countries that phonenumbers names differently (its Arabic names are
+# the short ones: السعودية, الإمارات).
+_COUNTRY_ALIASES = {
+    "ksa": "SA",
+    "المملكة العربية السعودية": "SA",
+    "uae": "AE",
+    "الإمارات العربية المتحدة": "AE",
+    "usa": "US",
+    "u.s.a.": "US",
+    "united states of america": "US",
+    "uk": "GB",
+    "great britain": "GB",
+}
+
+
+def region_of_country(country: str | None) -> str | None:
+    """The phone region of a country as an address writes it: a two-letter code ('SA') or a name in any
+    of the languages phonenumbers names regions in ('Saudi Arabia', 'السعودية', 'Arabia Saudita'); None
+    when it is not one (or names several regions). Phones typed without + in a row that gives its
+    country are read in that country when no default_region is set."""
+    from crm_cli.text import normalize
+
+    return _country_regions().get(normalize(country)) if country else None
+
+
+@lru_cache(maxsize=1)
+def _country_regions() -> dict[str, str]:
+    from phonenumbers import SUPPORTED_REGIONS
+    from phonenumbers.geodata.locale import LOCALE_DATA
+
+    from crm_cli.text import normalize
+
+    names: dict[str, set[str]] = {}
+    for region, by_language in LOCALE_DATA.items():
+        if region not in SUPPORTED_REGIONS:
+            continue
+        for name in by_language.values():
+            if name.startswith("*"):  # '*aa': the same name as language aa
+                name = by_language.get(name[1:], "")
+            if name:
+                names.setdefault(normalize(name), set()).add(region)
+    found = {name: regions.pop() for name, regions in names.items() if len(regions) == 1}
+    found.update({normalize(alias): region for alias, region in _COUNTRY_ALIASES.items()})
+    found.update({region.lower(): region for region in SUPPORTED_REGIONS})
+    return found

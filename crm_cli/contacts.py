@@ -101,10 +101,14 @@ def email_key(raw: str) -> str:
     return normalize_email(raw)
 
 
-def phone_key(conn: sqlite3.Connection, raw: str) -> str:
-    from crm_cli.contact_info import normalize_phone
+def phone_key(conn: sqlite3.Connection, raw: str, country: str | None = None) -> str:
+    """E.164 of a phone; one typed without + is read in default_region, else in the contact's country."""
+    from crm_cli.contact_info import normalize_phone, region_of_country
 
-    return normalize_phone(raw, settings.default_region(conn)).e164
+    region = settings.default_region(conn)
+    if region is None and country and not raw.lstrip().startswith("+"):
+        region = region_of_country(country)
+    return normalize_phone(raw, region).e164
 
 
 def _owner_of(conn: sqlite3.Connection, kind: str, key: str) -> sqlite3.Row | None:
@@ -200,7 +204,7 @@ def add(
     every_days = parse_every(every) or None
     stamp = utc_iso(now)
     email_norm = email_key(email) if email else None
-    phone_norm = phone_key(conn, phone) if phone else None
+    phone_norm = phone_key(conn, phone, values.get("country")) if phone else None
     custom = {k: v for k, v in (fields or {}).items() if v is not None}
     contact_id = conn.execute(
         """INSERT INTO contacts (kind, name, company, title, address, city, country, source, status, dnc,
@@ -293,7 +297,8 @@ def update(
             changed.append("email")
         elif key == "phone":
             if value:
-                key_ = phone_key(conn, value)
+                country = clean(changes["country"]) if "country" in changes else current["country"]
+                key_ = phone_key(conn, value, country)
                 _replace_primary(conn, contact_id, "phone", key_)
                 _claim(conn, contact_id, "phone", value, key_, True)
             else:

@@ -383,6 +383,7 @@ class ContactImporter:
         self._update_of: dict[int, Candidate] = {}
         self._tag_cache: dict[str, str | None] = {}
         self._clean_cache: dict[str, str | None] = {}  # cities, companies, titles repeat
+        self._country_regions: dict[str, str | None] = {}  # a row's country -> its phone region
         self._custom_used: set[str] = set()
         self._columns_for: Mapping | None = None
         self._simple_for: Mapping | None = None
@@ -714,7 +715,7 @@ class ContactImporter:
             c.emails.append((email_key(email[0], email[1]), None, email[1]))
         if phone is not None:
             text, column = phone
-            key = phone_key(text, self.region, column)
+            key = phone_key(text, self._phone_region(text, values.get("country")), column)
             shown = text if text.isascii() else ascii_digits(strip_invisible(text))
             c.phones.append((key, shown.strip().lstrip("'"), None, column))
         if tags is not None:
@@ -794,7 +795,7 @@ class ContactImporter:
         seen = set()
         for raw, label, column in phones:
             text = str(raw)
-            key = phone_key(text, self.region, column)
+            key = phone_key(text, self._phone_region(text, c.values.get("country")), column)
             if key not in seen:
                 seen.add(key)
                 shown = text if text.isascii() else ascii_digits(strip_invisible(text))
@@ -810,6 +811,17 @@ class ContactImporter:
         for key, (raw, column) in scalars.items():
             self._scalar(c, key, raw, column)
         return self._named(c)
+
+    def _phone_region(self, text: str, country: str | None) -> str | None:
+        """Where a phone typed without + is read: the default region, else the row's own country."""
+        if self.region is not None or not country or text.lstrip().startswith("+"):
+            return self.region
+        region = self._country_regions.get(country, "")
+        if region == "":
+            from crm_cli.contact_info import region_of_country
+
+            region = self._country_regions[country] = region_of_country(country)
+        return region
 
     def _scalar(self, c: Candidate, key: str, raw, column: str) -> None:
         if key == "kind":
