@@ -22,7 +22,6 @@ import re
 import sqlite3
 from collections import defaultdict
 from functools import cache, lru_cache
-from operator import itemgetter
 
 from crm_cli.text import normalize
 
@@ -177,39 +176,6 @@ def _handles(conn: sqlite3.Connection, people: dict[int, str]):
     return handle_groups, emails, phones
 
 
-def _name_groups(conn: sqlite3.Connection):
-    """_names() for count(): the same blocks from one row per distinct (kind, name_key); people is a set."""
-    people: set[int] = set()
-    cleaned: dict[int, str] = {}
-    sorted_clean: dict[int, str] = {}
-    skeletons: dict[int, list[str]] = {}
-    exact_blocks: dict[tuple, list[int]] = defaultdict(list)
-    skeleton_blocks: dict[tuple, list[int]] = defaultdict(list)
-    longer: list[tuple[int, str]] = []
-    cursor = conn.cursor()
-    cursor.row_factory = None
-    for kind, name_key, id_list in cursor.execute(
-        "SELECT kind, name_key, group_concat(id) FROM contacts WHERE NOT (dnc = 1 AND name LIKE 'forgotten #%') "
-        "GROUP BY kind, name_key"
-    ):
-        ids = [int(i) for i in id_list.split(",")]
-        people.update(ids)
-        clean = clean_key(name_key)
-        if not clean:
-            continue
-        skel = skeleton(clean)
-        sorted_words = " ".join(sorted(clean.split()))
-        cleaned.update(dict.fromkeys(ids, clean))
-        sorted_clean.update(dict.fromkeys(ids, sorted_words))
-        skeletons.update(dict.fromkeys(ids, skel))
-        exact_blocks[(kind, sorted_words)].extend(ids)
-        if skel:
-            skeleton_blocks[(kind, " ".join(sorted(skel)))].extend(ids)
-            if len(skel) > 2:
-                longer.extend((cid, kind) for cid in ids)
-    return people, cleaned, sorted_clean, skeletons, exact_blocks, skeleton_blocks, longer
-
-
 def _find(conn: sqlite3.Connection, min_score: float, limit: int | None) -> list[dict]:
     from rapidfuzz import fuzz
     from rapidfuzz.distance import Indel
@@ -282,54 +248,209 @@ def _find(conn: sqlite3.Connection, min_score: float, limit: int | None) -> list
     return rows[:limit] if limit else rows
 
 
-def handle_rows(conn: sqlite3.Connection) -> tuple[list, list, list, list]:
-    """The (contact, key) rows of contact_handles' e-mails and phones, and the primary (contact, email) and
-    (contact, phone) columns: what count() reads (report quality checks the phones of the same rows)."""
+# ---------------------------------------------------------------------------------------------------------
+# count(): report quality's figure, from what SQLite can group, without building the pairs.
+
+_PEOPLE = "NOT (dnc = 1 AND name LIKE 'forgotten #%')"
+
+# A contact is "regular" when its handles are exactly its primary columns (one e-mail handle whose key is the
+# e-mail column, one phone handle whose key is the phone column, none for an empty column), its e-mail is
+# already what _handles() makes of it (printable ASCII, trimmed, lower case) and its phone is '+' or nothing
+# then 9+ ASCII digits (the last 9 characters are its tail). Then SQLite knows all about it: it has an
+# e-mail iff `email IS NOT NULL`, a phone iff `phone IS NOT NULL`, and (keys being unique per type) no
+# other regular contact holds its e-mail. Every other contact ("irregular": older data, hand-made rows) is
+# read back and worked out by the same Python as find().
+_IRREGULAR = """
+    (SELECT count(*) + 4 * total(h.key IS NOT (CASE h.type WHEN 'email' THEN c.email ELSE c.phone END))
+       FROM contact_handles h WHERE h.contact_id = c.id) <> (c.email IS NOT NULL) + (c.phone IS NOT NULL)
+    OR c.email GLOB '*[^ -~]*' OR c.email <> lower(trim(c.email))
+    OR (c.phone GLOB '*[^0-9]*' AND NOT (c.phone GLOB '+*' AND substr(c.phone, 2) NOT GLOB '*[^0-9]*'))
+    OR length(c.phone) - (c.phone GLOB '+*') < 9"""
+
+
+class Survey:
+    """What count() reads, and report quality with it.
+
+    names: (kind, name_key, {(has e-mail, has phone): contacts}) for every distinct name of people;
+    sharers: contact -> (kind, name_key, has e-mail, has phone) for people sharing an e-mail or phone tail
+    with another person; emails/phones: sharer -> the values it shares (empty set: has some, shares none);
+    groups: the sets of 2+ people sharing one value; odd_phones: the primary phone column of irregular
+    contacts (forgotten ones too), the only primary phones that may not be a handle's key."""
+
+    __slots__ = ("names", "sharers", "emails", "phones", "groups", "odd_phones")
+
+
+def survey(conn: sqlite3.Connection) -> Survey:
+    import json
+
     cursor = conn.cursor()
     cursor.row_factory = None
-    handles = cursor.execute("SELECT contact_id, type = 'email', key FROM contact_handles").fetchall()
-    # one scan of the (wide) contacts table for both columns
-    primary = cursor.execute(
-        "SELECT id, email, phone FROM contacts WHERE email IS NOT NULL OR phone IS NOT NULL"
+    result = Survey()
+    names: dict[tuple[str, str], dict] = {}
+    for kind, name_key, n, n_email, n_phone, n_both in cursor.execute(
+        "SELECT kind, name_key, count(*), sum(email IS NOT NULL), sum(phone IS NOT NULL), "
+        f"sum(email IS NOT NULL AND phone IS NOT NULL) FROM contacts WHERE {_PEOPLE} GROUP BY kind, name_key"
+    ):
+        names[(kind, name_key)] = {
+            (True, True): n_both,
+            (True, False): n_email - n_both,
+            (False, True): n_phone - n_both,
+            (False, False): n - n_email - n_phone + n_both,
+        }
+    odd = cursor.execute(
+        f"SELECT id, kind, name_key, email, phone, NOT ({_PEOPLE}) FROM contacts c WHERE {_IRREGULAR}"
     ).fetchall()
-    return (
-        [(cid, key) for cid, is_email, key in handles if is_email],
-        [(cid, key) for cid, is_email, key in handles if not is_email],
-        [(cid, email) for cid, email, _ in primary if email is not None],
-        [(cid, phone) for cid, _, phone in primary if phone is not None],
-    )
+    result.odd_phones = [phone for *_, phone, _ in odd if phone is not None]
+    irregular: dict[int, tuple] = {}  # people only: cid -> (kind, name_key, e-mail values, phone tails)
+    for cid, kind, name_key, email, phone, forgotten in odd:
+        if forgotten:
+            continue
+        emails = set() if email is None else {email.strip().lower()}
+        tail = _phone_tail(phone) if phone is not None else None
+        irregular[cid] = (kind, name_key, emails, {tail} if tail else set())
+        names[(kind, name_key)][(email is not None, phone is not None)] -= 1
+    holders: dict[tuple[str, str], set[int]] = defaultdict(set)  # (type, value) -> people holding it
+    if irregular:
+        for cid, kind, key in cursor.execute(
+            "SELECT contact_id, type, key FROM contact_handles WHERE contact_id IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(irregular)),),
+        ):
+            if kind == "email":
+                irregular[cid][2].add(key.strip().lower())
+            else:
+                tail = _phone_tail(key)
+                if tail:
+                    irregular[cid][3].add(tail)
+        for cid, (kind, name_key, emails, phones) in irregular.items():
+            names[(kind, name_key)][(bool(emails), bool(phones))] += 1
+            for value in emails:
+                holders[("email", value)].add(cid)
+            for value in phones:
+                holders[("phone", value)].add(cid)
+    # regular people holding the irregular contacts' values (the index on (type, key) finds e-mails)
+    wanted = {t: [v for (kind, v) in holders if kind == t] for t in ("email", "phone")}
+    found: list[tuple] = []
+    if wanted["email"]:
+        found += cursor.execute(
+            "SELECT contact_id, 'email', key FROM contact_handles "
+            "WHERE type = 'email' AND key IN (SELECT value FROM json_each(?))",
+            (json.dumps(wanted["email"]),),
+        ).fetchall()
+    if wanted["phone"]:
+        found += cursor.execute(
+            "SELECT contact_id, 'phone', substr(key, -9) FROM contact_handles "
+            "WHERE +type = 'phone' AND substr(key, -9) IN (SELECT value FROM json_each(?))",
+            (json.dumps(wanted["phone"]),),
+        ).fetchall()
+    # phone tails held by two regular contacts (or more)
+    for tail, ids in cursor.execute(
+        "SELECT substr(key, -9), group_concat(contact_id) FROM contact_handles WHERE +type = 'phone' "
+        "GROUP BY 1 HAVING count(*) > 1"
+    ):
+        found += [(int(cid), "phone", tail) for cid in ids.split(",")]
+    candidates = {cid for cid, _, _ in found if cid not in irregular}
+    regular: dict[int, tuple] = {}
+    if candidates:
+        regular = {
+            cid: (kind, name_key, bool(has_email), bool(has_phone))
+            for cid, kind, name_key, has_email, has_phone in cursor.execute(
+                "SELECT id, kind, name_key, email IS NOT NULL, phone IS NOT NULL FROM contacts "
+                f"WHERE id IN (SELECT value FROM json_each(?)) AND {_PEOPLE}",
+                (json.dumps(sorted(candidates)),),
+            )
+        }
+        for cid, kind, value in found:
+            if cid in regular:
+                holders[(kind, value)].add(cid)
+    result.groups, result.sharers, result.emails, result.phones = [], {}, {}, {}
+    for (kind, value), ids in holders.items():
+        if len(ids) < 2:
+            continue
+        result.groups.append(ids)
+        for cid in ids:
+            if cid not in result.sharers:
+                if cid in regular:
+                    result.sharers[cid] = regular[cid]
+                else:
+                    c_kind, name_key, emails, phones = irregular[cid]
+                    result.sharers[cid] = (c_kind, name_key, bool(emails), bool(phones))
+                _, _, has_email, has_phone = result.sharers[cid]
+                if has_email:
+                    result.emails[cid] = set()
+                if has_phone:
+                    result.phones[cid] = set()
+            (result.emails if kind == "email" else result.phones)[cid].add(value)
+    result.names = [(kind, name_key, classes) for (kind, name_key), classes in names.items()]
+    return result
 
 
-def count(conn: sqlite3.Connection, *, min_score: float = DEFAULT_MIN_SCORE, rows: tuple | None = None) -> int:
+def count(conn: sqlite3.Connection, *, min_score: float = DEFAULT_MIN_SCORE, facts: Survey | None = None) -> int:
     """len(find(conn, min_score=min_score)) without building the pairs (report quality's figure).
 
-    A block's pairs are counted per class of its members, (cleaned name, has e-mails, has phones), assuming
-    two members share no e-mail and no phone; the few pairs that do share one are then scored one by one
-    (those are also the only name pairs that can be same-e-mail/same-phone pairs as well)."""
+    A block's pairs are counted per class of its members, (cleaned name, has e-mails, has phones), from
+    SQLite's counts per distinct name, assuming two members share no e-mail and no phone; the few pairs
+    that do share one (survey().sharers) are then scored one by one (those are also the only name pairs
+    that can be same-e-mail/same-phone pairs as well)."""
     if min_score > 1.0:
         return 0
-    import gc
-
-    enabled = gc.isenabled()
-    gc.disable()  # as in find(): a hundred thousand small objects, no cycles
-    try:
-        return _count(conn, min_score, rows or handle_rows(conn))
-    finally:
-        if enabled:
-            gc.enable()
+    return _count(min_score, facts or survey(conn))
 
 
-def _count(conn: sqlite3.Connection, min_score: float, rows: tuple) -> int:
+def _count(min_score: float, facts: Survey) -> int:
     from rapidfuzz import fuzz
     from rapidfuzz.distance import Indel
 
-    people, cleaned, sorted_clean, skeletons, exact_blocks, skeleton_blocks, longer = _name_groups(conn)
-    emails, phones, handle_groups = _shared_handles(rows, people)
+    emails, phones, sharers = facts.emails, facts.phones, facts.sharers
+
+    # The blocks, as lists of (group, classes, kind, name_key) with their sizes.
+    exact_blocks: dict[tuple, list] = defaultdict(list)
+    skeleton_blocks: dict[tuple, list] = defaultdict(list)
+    sizes: dict[tuple, int] = defaultdict(int)
+    longer: list[tuple] = []  # (kind, cleaned, skeleton, classes, name_key): names of 3+ skeleton words
+    entries: dict[str, tuple | None] = {}
+    for kind, name_key, classes in facts.names:
+        entry = entries.get(name_key, False)
+        if entry is False:
+            clean = clean_key(name_key)
+            if clean:
+                skel = skeleton(clean)
+                entry = (clean, " ".join(sorted(clean.split())), skel, " ".join(sorted(skel)))
+            else:
+                entry = None
+            entries[name_key] = entry
+        if entry is None:
+            continue
+        clean, sorted_words, skel, skel_key = entry
+        n = sum(classes.values())
+        if not n:
+            continue
+        exact_blocks[(kind, sorted_words)].append((clean, classes))
+        sizes[("x", kind, sorted_words)] += n
+        if skel:
+            skeleton_blocks[(kind, skel_key)].append((sorted_words, classes, clean))
+            sizes[("s", kind, skel_key)] += n
+            if len(skel) > 2:
+                longer.append((kind, clean, skel, classes, name_key))
+
+    # sharers per block, with their group in that block
+    exact_sharers: dict[tuple, list] = defaultdict(list)
+    skeleton_sharers: dict[tuple, list] = defaultdict(list)
+    sharer_info: dict[int, tuple] = {}  # cid -> (cleaned, sorted words, has e-mail, has phone)
+    sharers_by_name: dict[tuple, list] = defaultdict(list)
+    for cid in sorted(sharers):
+        kind, name_key, has_email, has_phone = sharers[cid]
+        entry = entries.get(name_key)
+        if entry is None:
+            continue
+        clean, sorted_words, skel, skel_key = entry
+        sharer_info[cid] = (clean, sorted_words, has_email, has_phone)
+        exact_sharers[(kind, sorted_words)].append(cid)
+        if skel:
+            skeleton_sharers[(kind, skel_key)].append(cid)
+        sharers_by_name[(kind, name_key)].append(cid)
 
     handle_pairs: set[tuple[int, int]] = set()
-    shared: set[int] = set()  # contacts sharing an e-mail or phone with another contact
-    for ids in handle_groups:
-        shared.update(ids)
+    for ids in facts.groups:
         if len(ids) <= MAX_BLOCK:
             ordered = sorted(ids)
             handle_pairs.update((a, b) for i, a in enumerate(ordered) for b in ordered[i + 1 :])
@@ -342,12 +463,15 @@ def _count(conn: sqlite3.Connection, min_score: float, rows: tuple) -> int:
             score -= 0.1
         return score >= min_score and round(score, 3) >= min_score
 
-    def count_block(members: list[int], group_of: dict[int, str], base) -> int:
+    def count_block(members: list, block_sharers: list[int], group_at: int, base) -> int:
         """Name pairs of one block kept by find() and not already same-e-mail/phone pairs; pairs within
-        one group (group_of) are skipped when base is None for them."""
+        one group are skipped when base is None for them."""
         classes: dict[tuple, int] = defaultdict(int)
-        for c in members:
-            classes[(group_of[c], c in emails, c in phones)] += 1
+        for member in members:
+            group = member[0]
+            for (has_email, has_phone), n in member[1].items():
+                if n:
+                    classes[(group, has_email, has_phone)] += n
         keys = list(classes)
         total = 0
         for i, (g1, e1, p1) in enumerate(keys):
@@ -359,17 +483,17 @@ def _count(conn: sqlite3.Connection, min_score: float, rows: tuple) -> int:
                 n = n1 * (n1 - 1) // 2 if (g1, e1, p1) == (g2, e2, p2) else n1 * classes[(g2, e2, p2)]
                 if n and passes(score, e1 and e2, p1 and p2):
                     total += n
-        sharers = sorted(c for c in members if c in shared)
-        for i, a in enumerate(sharers):
-            for b in sharers[i + 1 :]:
-                score = base(group_of[a], group_of[b])
+        for i, a in enumerate(block_sharers):
+            ga, ea, pa = sharer_info[a][group_at], sharer_info[a][2], sharer_info[a][3]
+            for b in block_sharers[i + 1 :]:
+                gb, eb, pb = sharer_info[b][group_at], sharer_info[b][2], sharer_info[b][3]
+                score = base(ga, gb)
                 if score is None:
                     continue
-                same_email = bool(emails[a] & emails[b]) if a in emails and b in emails else False
-                same_phone = bool(phones[a] & phones[b]) if a in phones and b in phones else False
+                same_email = bool(emails[a] & emails[b]) if ea and eb else False
+                same_phone = bool(phones[a] & phones[b]) if pa and pb else False
                 if not (same_email or same_phone):
                     continue
-                ea, pa, eb, pb = a in emails, a in phones, b in emails, b in phones
                 assumed = passes(score, ea and eb, pa and pb)
                 actual = passes(score, ea and eb and not same_email, pa and pb and not same_phone)
                 total += (actual and (a, b) not in handle_pairs) - assumed
@@ -380,9 +504,9 @@ def _count(conn: sqlite3.Connection, min_score: float, rows: tuple) -> int:
     def exact_base(g1: str, g2: str) -> float:
         return 1.0 if g1 == g2 else 0.97
 
-    for ids in exact_blocks.values():
-        if 2 <= len(ids) <= MAX_BLOCK:
-            total += count_block(ids, cleaned, exact_base)
+    for (kind, words), members in exact_blocks.items():
+        if 2 <= sizes[("x", kind, words)] <= MAX_BLOCK:
+            total += count_block(members, exact_sharers.get((kind, words), []), 0, exact_base)
 
     @cache
     def spelling_base(g1: str, g2: str) -> float | None:
@@ -391,9 +515,9 @@ def _count(conn: sqlite3.Connection, min_score: float, rows: tuple) -> int:
             return None
         return round(0.9 + 0.08 * Indel.normalized_similarity(g1, g2), 3)
 
-    for ids in skeleton_blocks.values():
-        if 2 <= len(ids) <= MAX_BLOCK:
-            total += count_block(ids, sorted_clean, spelling_base)
+    for (kind, skel_key), members in skeleton_blocks.items():
+        if 2 <= sizes[("s", kind, skel_key)] <= MAX_BLOCK:
+            total += count_block(members, skeleton_sharers.get((kind, skel_key), []), 1, spelling_base)
 
     @cache
     def longer_base(g1: str, g2: str) -> float:
@@ -402,102 +526,59 @@ def _count(conn: sqlite3.Connection, min_score: float, rows: tuple) -> int:
     block_classes: dict[tuple, list[tuple[str, bool, bool, int]]] = {}
 
     def classes_of(key: tuple) -> list[tuple[str, bool, bool, int]]:
+        """(cleaned, has e-mail, has phone, members) of a skeleton block, sharers included."""
         found = block_classes.get(key)
         if found is None:
             tally: dict[tuple, int] = defaultdict(int)
-            for b in skeleton_blocks[key]:
-                tally[(cleaned[b], b in emails, b in phones)] += 1
+            for _, classes, clean in skeleton_blocks[key]:
+                for (has_email, has_phone), n in classes.items():
+                    if n:
+                        tally[(clean, has_email, has_phone)] += n
             found = block_classes[key] = [(*k, n) for k, n in tally.items()]
         return found
 
-    def shorter_blocks(a: int, kind: str) -> list[tuple]:
-        skel, keys = skeletons[a], []
+    def shorter_blocks(kind: str, skel: list[str]) -> list[tuple]:
+        keys = []
         for drop in range(len(skel)):
             key = (kind, " ".join(sorted(skel[:drop] + skel[drop + 1 :])))
-            shorter = skeleton_blocks.get(key)
-            if shorter and len(shorter) <= MAX_BLOCK and key not in keys:
+            if key in skeleton_blocks and sizes[("s", *key)] <= MAX_BLOCK and key not in keys:
                 keys.append(key)
         return keys
 
     by_name: dict[tuple, int] = {}  # (kind, cleaned, has e-mail, has phone) -> pairs, for a sharing nothing
-    for a, kind in longer:
-        ea, pa = a in emails, a in phones
-        if a not in shared:
-            name = (kind, cleaned[a], ea, pa)
+    for kind, clean, skel, classes, name_key in longer:
+        mine = sharers_by_name.get((kind, name_key), [])
+        for (ea, pa), n in classes.items():
+            n -= sum(1 for a in mine if sharer_info[a][2:] == (ea, pa))
+            if n <= 0:
+                continue
+            name = (kind, clean, ea, pa)
             found = by_name.get(name)
             if found is None:
                 found = 0
-                for key in shorter_blocks(a, kind):
-                    for clean_b, eb, pb, n in classes_of(key):
-                        if passes(longer_base(cleaned[a], clean_b), ea and eb, pa and pb):
-                            found += n
+                for key in shorter_blocks(kind, skel):
+                    for clean_b, eb, pb, m in classes_of(key):
+                        if passes(longer_base(clean, clean_b), ea and eb, pa and pb):
+                            found += m
                 by_name[name] = found
-            total += found
-            continue
-        for key in shorter_blocks(a, kind):
-            for b in skeleton_blocks[key]:
-                email_penalty = ea and b in emails and not emails[a] & emails[b]
-                phone_penalty = pa and b in phones and not phones[a] & phones[b]
-                pair = (a, b) if a < b else (b, a)
-                if passes(longer_base(cleaned[a], cleaned[b]), email_penalty, phone_penalty):
-                    total += pair not in handle_pairs
+            total += found * n
+        for a in mine:
+            _, _, ea, pa = sharer_info[a]
+            for key in shorter_blocks(kind, skel):
+                others = skeleton_sharers.get(key, [])
+                # the members that share nothing, by class
+                tally = {(c, e, p): m for c, e, p, m in classes_of(key)}
+                for b in others:
+                    cb, _, eb, pb = sharer_info[b]
+                    tally[(cb, eb, pb)] -= 1
+                for (clean_b, eb, pb), m in tally.items():
+                    if m and passes(longer_base(clean, clean_b), ea and eb, pa and pb):
+                        total += m
+                for b in others:
+                    cb, _, eb, pb = sharer_info[b]
+                    email_penalty = ea and eb and not emails[a] & emails[b]
+                    phone_penalty = pa and pb and not phones[a] & phones[b]
+                    pair = (a, b) if a < b else (b, a)
+                    if passes(longer_base(clean, cb), email_penalty, phone_penalty):
+                        total += pair not in handle_pairs
     return total
-
-
-def _shared_handles(rows: tuple, people):
-    """For count(): contact -> the e-mails (phone tails) it shares with another contact, for every contact
-    with an e-mail (phone) (an empty set when it shares none), and the groups of contacts sharing one.
-    The same values as _handles(), without a set per contact."""
-    email_rows, phone_rows, primary_emails, primary_phones = rows
-    groups: list[set[int]] = []
-    emails = _holders(email_rows, primary_emails, people, _email_values, groups)
-    phones = _holders(phone_rows, primary_phones, people, _phone_tails, groups)
-    return emails, phones, groups
-
-
-def _email_values(keys: list[str]) -> list[str]:
-    return list(map(str.lower, map(str.strip, keys)))
-
-
-_PLAIN_PHONES = re.compile(r"(?:\+?[0-9]{9,}\n)*", re.ASCII)
-
-
-def _phone_tails(keys: list[str]) -> list[str | None]:
-    """_phone_tail() of each key; when every key is '+' or nothing then 9+ ASCII digits (checked by one
-    regex over the joined keys), the tail is simply the last 9 characters."""
-    if _PLAIN_PHONES.fullmatch("\n".join(keys) + "\n" if keys else ""):
-        return list(map(itemgetter(slice(-9, None)), keys))
-    return list(map(_phone_tail, keys))
-
-
-def _holders(handles: list, primary: list, people, values_of, groups: list) -> dict:
-    """contact -> the values (of values_of) it shares with another contact, for each contact in people
-    holding a value (None values do not count); groups gets each set of 2+ contacts sharing a value."""
-    none: frozenset = frozenset()
-    # a primary value that is one of the contact's own handles adds nothing (keys are unique per type)
-    ids = [cid for cid, _ in handles]
-    keys = [key for _, key in handles]
-    primary = list(set(primary).difference(handles))
-    ids += [cid for cid, _ in primary]
-    values = values_of(keys + [key for _, key in primary])
-    if None in values:
-        kept = [i for i, value in enumerate(values) if value is not None]
-        ids, values = [ids[i] for i in kept], [values[i] for i in kept]
-    mine: dict[int, set | frozenset] = dict.fromkeys(people.intersection(ids), none)
-    if len(set(values)) == len(values):
-        return mine  # no value held twice: nothing shared (the usual case)
-    first: dict[str, int] = {}  # value -> its first contact
-    seen: dict[str, set[int]] = {}  # the values held by 2+ contacts
-    for cid, value in zip(ids, values, strict=True):
-        if cid not in people:
-            continue
-        holder = first.setdefault(value, cid)
-        if holder != cid:
-            seen.setdefault(value, {holder}).add(cid)
-    for value, shared in seen.items():
-        groups.append(shared)
-        for cid in shared:
-            if mine[cid] is none:
-                mine[cid] = set()
-            mine[cid].add(value)
-    return mine

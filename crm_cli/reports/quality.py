@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import datetime
-from operator import itemgetter
 
 from crm_cli import settings
 from crm_cli.db import utc_iso
@@ -30,20 +29,17 @@ def _filter_count(conn: sqlite3.Connection, expression: str, now: datetime) -> i
     return conn.execute(f"SELECT count(*) FROM contacts c WHERE {where}", params).fetchone()[0]
 
 
-def _bad_phones(conn: sqlite3.Connection, rows: tuple | None = None) -> dict[int, list[str]]:
+def _bad_phones(conn: sqlite3.Connection, odd_phones: list[str] | None = None) -> dict[int, list[str]]:
     """contact id -> phone values that are not valid E.164 (older data, imports before validation).
-    rows: duplicates.handle_rows(conn) when the caller has them already."""
-    from crm_cli import duplicates
-
-    _, phone_rows, _, primary_phones = rows or duplicates.handle_rows(conn)
-    # The handles and the (non-empty) primary column, as a set union: (contact, key) once.
-    keys = set(map(itemgetter(1), primary_phones))
-    keys.discard("")
-    # The handles' keys are grouped by SQLite (one scan, no sort in Python); the primary values that are
-    # not a handle's key (older rows) are grouped here.
-    keys.difference_update(map(itemgetter(1), phone_rows))
+    odd_phones: the primary phone values that may not be a handle's key (duplicates.survey().odd_phones;
+    None: every primary phone)."""
     cursor = conn.cursor()
     cursor.row_factory = None
+    if odd_phones is None:
+        odd_phones = [phone for (phone,) in cursor.execute("SELECT DISTINCT phone FROM contacts WHERE phone <> ''")]
+    keys = set(odd_phones)
+    keys.discard("")
+    # The handles' keys are grouped by SQLite (one scan, no sort in Python).
     grouped = cursor.execute(
         "SELECT substr(key, 1, 4), length(key), group_concat(key, char(10)), instr(key, char(10)) > 0 "
         "FROM contact_handles WHERE type = 'phone' GROUP BY 1, 2, CASE WHEN instr(key, char(10)) THEN key END"
@@ -51,9 +47,13 @@ def _bad_phones(conn: sqlite3.Connection, rows: tuple | None = None) -> dict[int
     invalid = {key for key in _unsettled(keys, grouped) if not _valid_phone(key)}
     bad: dict[int, set[str]] = {}
     if invalid:
-        for contact_id, key in phone_rows + [(cid, key) for cid, key in primary_phones if key != ""]:
-            if key in invalid:
-                bad.setdefault(contact_id, set()).add(key)
+        for contact_id, key in cursor.execute(
+            "SELECT contact_id, key FROM contact_handles "
+            "WHERE type = 'phone' AND key IN (SELECT value FROM json_each(?)) "
+            "UNION ALL SELECT id, phone FROM contacts WHERE phone <> '' AND phone IN (SELECT value FROM json_each(?))",
+            (_json(sorted(invalid)),) * 2,
+        ):
+            bad.setdefault(contact_id, set()).add(key)
     return {contact_id: sorted(bad[contact_id]) for contact_id in sorted(bad)}
 
 
@@ -218,9 +218,10 @@ def quality(conn: sqlite3.Connection, now: datetime) -> list[dict]:
             _filter_count(conn, expression, now),
             expression,
         )
-    handles = duplicates.handle_rows(conn)
-    add("invalid_phones", "contacts with an invalid or unnormalised phone", len(_bad_phones(conn, handles)), None)
-    add("duplicates", "likely duplicate pairs", duplicates.count(conn, rows=handles), None, "crm contact duplicates")
+    facts = duplicates.survey(conn)
+    invalid = len(_bad_phones(conn, facts.odd_phones))
+    add("invalid_phones", "contacts with an invalid or unnormalised phone", invalid, None)
+    add("duplicates", "likely duplicate pairs", duplicates.count(conn, facts=facts), None, "crm contact duplicates")
     deals = conn.execute(f"SELECT count(*) FROM ({_incomplete_deals_sql()})").fetchone()[0]
     add("incomplete_deals", "open deals without a close date or value", deals, None)
     overdue = conn.execute(f"SELECT count(*) FROM ({_overdue_sql()})", (utc_iso(now),)).fetchone()[0]
