@@ -16,7 +16,7 @@ import json
 import sqlite3
 from datetime import date, datetime, timedelta
 
-from crm_cli.dates import local_day_start, local_now
+from crm_cli.dates import local_day_converter, local_day_start, local_now
 from crm_cli.db import utc_iso
 
 SECTIONS = ("follow_ups", "touches", "deals", "support")
@@ -88,8 +88,7 @@ def touches(
         contact_filter = "AND c.id IN (SELECT value FROM json_each(:ids))"
         params["ids"] = json.dumps([int(i) for i in contact_ids])
     rows = conn.execute(_TOUCHES_SQL.format(contact_filter=contact_filter), params).fetchall()
-    local = local_now(now)
-    today, offset = local.date(), local.utcoffset()
+    today, local_day = local_now(now).date(), local_day_converter()
     result = []
     for r in rows:
         last = None
@@ -106,7 +105,7 @@ def touches(
                 "last_interaction_kind": r["last_kind"],
                 "due_at": r["due_at"],
                 # the due day in local time (stored instants are UTC 'YYYY-MM-DDTHH:MM:SSZ')
-                "days_overdue": max(0, (today - (datetime.fromisoformat(r["due_at"][:19]) + offset).date()).days),
+                "days_overdue": max(0, (today - local_day(r["due_at"])).days),
             }
         )
     return result

@@ -7,7 +7,10 @@ slash/dot/dash forms (`02/11/2026` is 2 November with order dmy), relative forms
 (`15 Nov 2026`). ISO is recognised before anything else: dateutil's dayfirst turns `2024-04-03` into
 4 March (PITFALLS.md). Years outside 1900-2200 are refused (a Hijri `1445-09-15` is not 1445 AD).
 
-Instants are stored as UTC ISO text (db.utc_iso); a date without a time means local midnight.
+Instants are stored as UTC ISO text (db.utc_iso); a date without a time means local midnight. Local time
+follows the system time zone's own rules at each instant (TZ, or /etc/localtime), daylight saving
+included: a July purchase at 23:30 UTC is on 1 August in London even when the report runs in winter.
+SQLite's 'localtime' modifier (local_shift_sql) reads the same rules through the C library.
 """
 
 from __future__ import annotations
@@ -33,12 +36,37 @@ _OFFSET = re.compile(r"(?P<sign>[+-])?(?P<n>\d+)\s*(?P<unit>d|w|m|y|days?|weeks?
 _SPAN = re.compile(r"(?P<n>\d+)\s*(?P<unit>d|w|m|y|days?|weeks?|months?|years?)")
 
 
-def _local_tz():
-    return datetime.now().astimezone().tzinfo
-
-
 def local_now(now: datetime) -> datetime:
-    return now.astimezone(_local_tz())
+    """An instant in local time (the offset in force at that instant)."""
+    return now.astimezone()
+
+
+def _from_local(day: date, moment: time) -> datetime:
+    """A local wall-clock time -> aware UTC (a naive datetime's astimezone() reads it as local time)."""
+    return datetime.combine(day, moment).astimezone(UTC)
+
+
+class _Offsets:
+    """The local UTC offset at stored UTC instants ('YYYY-MM-DDTHH:MM:SSZ'), looked up once per UTC hour:
+    listings and reports convert thousands of values, and a zone's offset changes only at a transition
+    (an hour with one inside is worked out per instant)."""
+
+    __slots__ = ("_hours",)
+
+    def __init__(self):
+        self._hours: dict[str, timedelta | None] = {}
+
+    def at(self, iso: str) -> timedelta:
+        hour = iso[:13]
+        offset = self._hours.get(hour, False)
+        if offset is False:
+            start = datetime.fromisoformat(hour + ":00:00").replace(tzinfo=UTC)
+            first = start.astimezone().utcoffset()
+            offset = first if (start + timedelta(seconds=3599)).astimezone().utcoffset() == first else None
+            self._hours[hour] = offset
+        if offset is None:
+            return datetime.fromisoformat(iso[:19]).replace(tzinfo=UTC).astimezone().utcoffset()
+        return offset
 
 
 def _check_year(year: int, raw: str) -> None:
@@ -125,8 +153,7 @@ def parse_datetime(raw: str, now: datetime, order: str = "dmy") -> datetime:
     if raw is None or not str(raw).strip():
         raise InvalidInput("empty date; use e.g. 2026-11-02, 02/11/2026, today or +3d")
     text = ascii_digits(str(raw)).strip().lower()
-    tz = _local_tz()
-    now_local = now.astimezone(tz)
+    now_local = now.astimezone()
 
     m = _ISO.fullmatch(text)
     if m:
@@ -144,7 +171,7 @@ def parse_datetime(raw: str, now: datetime, order: str = "dmy") -> datetime:
                 )
             )
             return datetime.combine(day, moment, zone).astimezone(UTC)
-        return datetime.combine(day, moment).replace(tzinfo=tz).astimezone(UTC)
+        return _from_local(day, moment)
 
     if text == "now":
         return now.astimezone(UTC)
@@ -158,7 +185,7 @@ def parse_datetime(raw: str, now: datetime, order: str = "dmy") -> datetime:
 
     day = _local_date(day_part, now_local.date(), order, raw)
     moment = _parse_time(time_part, raw) if time_part else time(0)
-    return datetime.combine(day, moment).replace(tzinfo=tz).astimezone(UTC)
+    return _from_local(day, moment)
 
 
 def _local_date(text: str, today: date, order: str, raw: str) -> date:
@@ -192,7 +219,7 @@ def _local_date(text: str, today: date, order: str, raw: str) -> date:
 
 def parse_date(raw: str, now: datetime, order: str = "dmy") -> date:
     """A calendar date (local), e.g. a deal's expected close."""
-    return parse_datetime(raw, now, order).astimezone(_local_tz()).date()
+    return parse_datetime(raw, now, order).astimezone().date()
 
 
 def parse_age(raw: str) -> timedelta:
@@ -213,15 +240,14 @@ def to_local(iso: str | None, with_time: bool = True) -> str:
         return ""
     if len(iso) == 10:
         return iso
-    value = datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(_local_tz())
+    value = datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone()
     return value.strftime("%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d")
 
 
 def local_converter(with_time: bool = True):
-    """to_local() for many values (listings, the agenda): the local zone is looked up once, and stored
-    UTC text in db.utc_iso's form is shifted by its offset without building an aware datetime."""
-    tz = _local_tz()
-    offset = tz.utcoffset(None)
+    """to_local() for many values (listings, the agenda): stored UTC text in db.utc_iso's form is shifted
+    by the offset of its hour (_Offsets) without building an aware datetime."""
+    offset_at = _Offsets().at
     fmt = "%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d"
     fromisoformat = datetime.fromisoformat
 
@@ -231,36 +257,42 @@ def local_converter(with_time: bool = True):
         if len(iso) == 10:
             return iso
         if len(iso) == 20 and iso[19] == "Z":
-            value = fromisoformat(iso[:19]) + offset
+            value = fromisoformat(iso[:19]) + offset_at(iso)
             if value.year >= 1000:  # isoformat() is strftime's text for 4-digit years, 3x faster
                 return value.isoformat(" ", "minutes") if with_time else value.date().isoformat()
             return value.strftime(fmt)
-        return fromisoformat(iso.replace("Z", "+00:00")).astimezone(tz).strftime(fmt)
+        return fromisoformat(iso.replace("Z", "+00:00")).astimezone().strftime(fmt)
 
     return convert
 
 
+LOCAL_SQL = "localtime"  # SQLite: date(x, 'localtime') is local_day_converter()(x), per instant
+
+
 def local_shift_sql() -> str:
-    """The SQLite date modifier that turns stored UTC text into local time the way local_now() does
-    (the current local offset, e.g. '+10800 seconds'): date(x, shift) is local_day_converter()(x)."""
-    offset = _local_tz().utcoffset(None)
-    return f"{int(offset.total_seconds()):+d} seconds"
+    """The SQLite date modifier that turns stored UTC text into local time the way local_now() does."""
+    return LOCAL_SQL
 
 
 def local_day_converter():
-    """Stored UTC text -> its local calendar date, for many values (the zone looked up once)."""
-    tz = _local_tz()
-    offset = tz.utcoffset(None)
+    """Stored UTC text -> its local calendar date, for many values (offsets looked up per hour)."""
+    offset_at = _Offsets().at
     fromisoformat = datetime.fromisoformat
 
     def convert(iso: str) -> date:
         if len(iso) == 20 and iso[19] == "Z":
-            return (fromisoformat(iso[:19]) + offset).date()
-        return fromisoformat(iso.replace("Z", "+00:00")).astimezone(tz).date()
+            return (fromisoformat(iso[:19]) + offset_at(iso)).date()
+        return fromisoformat(iso.replace("Z", "+00:00")).astimezone().date()
 
     return convert
 
 
 def local_day_start(day: date) -> datetime:
-    """Midnight of a local calendar day as an aware UTC datetime."""
-    return datetime.combine(day, time(0)).replace(tzinfo=_local_tz()).astimezone(UTC)
+    """The first instant of a local calendar day as an aware UTC datetime (midnight, or the end of a
+    daylight-saving gap where a zone skips midnight)."""
+    start = _from_local(day, time(0))
+    if start.astimezone().date() != day:  # midnight does not exist that day: the gap's end
+        start = _from_local(day, time(1))
+        while (start - timedelta(minutes=15)).astimezone().date() == day:
+            start -= timedelta(minutes=15)
+    return start

@@ -3,8 +3,8 @@
 A report groups instants by the LOCAL calendar (a purchase at 22:00 UTC on 31 January is a February
 purchase in Riyadh). Calling SQLite's date() or Python's astimezone() per row costs 0.5-2 µs; instead
 LocalDays caches, per UTC day, the one instant where the local date changes, so each row costs a
-string slice, a dict lookup and one string comparison. Same fixed-offset local zone as dates.py and
-periods.local_date (the offset in force at "now").
+string slice, a dict lookup and one string comparison. The same local time as dates.py and
+periods.local_date: the system zone's rules at each instant, daylight saving included.
 
 Periods are numbered by an ordinal index (consecutive periods differ by 1), so "the next period" is +1.
 """
@@ -12,7 +12,7 @@ Periods are numbered by an ordinal index (consecutive periods differ by 1), so "
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from crm_cli import periods
 
@@ -41,20 +41,21 @@ class LocalDays:
     """Stored UTC text ('YYYY-MM-DDTHH:MM:SSZ') -> the local calendar day's ordinal."""
 
     def __init__(self, now: datetime):
-        from crm_cli.dates import local_now
-
-        self.offset = local_now(now).utcoffset() or timedelta(0)
         self._cache: dict[str, tuple[str, int, int]] = {}
 
     @property
     def modifier(self) -> str:
-        """SQLite's date(instant, modifier) gives the local day for this offset: '+10800 seconds'."""
-        return f"{round(self.offset.total_seconds()):+d} seconds"
+        """SQLite's date(instant, modifier) gives the same local day: 'localtime'."""
+        from crm_cli.dates import LOCAL_SQL
+
+        return LOCAL_SQL
 
     def _split(self, key: str) -> tuple[str, int, int]:
-        midnight = datetime.combine(date.fromisoformat(key), time(0))  # naive UTC
-        first = (midnight + self.offset).date()
-        change = datetime.combine(first + timedelta(days=1), time(0)) - self.offset
+        from crm_cli.dates import local_day_start
+
+        midnight = datetime.combine(date.fromisoformat(key), time(0), UTC)
+        first = midnight.astimezone().date()
+        change = local_day_start(first + timedelta(days=1))  # where the next local day begins
         text = change.strftime("%Y-%m-%dT%H:%M:%SZ") if change < midnight + timedelta(days=1) else "~"
         entry = self._cache[key] = (text, first.toordinal(), first.toordinal() + 1)
         return entry
