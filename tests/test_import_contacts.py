@@ -279,6 +279,20 @@ def test_shopify_and_hubspot_exports(sa, tmp_path):
     assert ali["status"] == "prospect" and ali["created_at"] == "2025-03-01T07:00:00Z"
 
 
+def test_woocommerce_customers_with_national_phones_and_country_codes(crm, tmp_path):
+    """No default_region: each billing phone is read in the row's billing country."""
+    woo = tmp_path / "woo.csv"
+    woo.write_text(
+        "id,first_name,last_name,email,billing_company,billing_city,billing_country,billing_phone,date_created\n"
+        "5,Huda,Nasser,huda@example.com,,Riyadh,SA,0551234567,2024-12-01T10:00:00\n"
+        "6,Omar,Khalil,omar@example.com,,Cairo,EG,01012345678,2025-01-05T08:30:00\n"
+    )
+    crm.ok("contact", "import", str(woo))
+    rows = {r["name"]: r for r in crm.ok("contact", "list", "--json").json()}
+    assert rows["Huda Nasser"]["phone"] == "+966551234567" and rows["Omar Khalil"]["phone"] == "+201012345678"
+    assert rows["Huda Nasser"]["created_at"] == "2024-12-01T07:00:00Z"  # local time (Riyadh) -> UTC
+
+
 def test_excel_damaged_phone_is_explained(sa, tmp_path):
     source = tmp_path / "excel.csv"
     source.write_text("Name,Phone\nZaid,9.66501E+11\n")

@@ -143,6 +143,8 @@ _EXACT = {
     "created": "created_at",
     "createdate": "created_at",
     "dateregistered": "created_at",
+    "datecreated": "created_at",
+    "customersince": "created_at",
     "signup": "created_at",
     "fields": "fields",
     "firstname": "first_name",
