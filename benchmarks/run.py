@@ -61,6 +61,9 @@ SQLITE3 = shutil.which("sqlite3")
 SQLITE_UTILS = str(BIN / "sqlite-utils") if (BIN / "sqlite-utils").exists() else shutil.which("sqlite-utils")
 GNU_TIME = "/usr/bin/time" if Path("/usr/bin/time").exists() else None
 NOW = "2026-11-22T09:00:00Z"
+# The issue sets the import and query goals for the large database (100k people, 1M interactions); smaller
+# sizes (--quick, --sizes 10000) print the same figures without a verdict, to show growth.
+AT_SCALE = 100_000
 SEED = 7
 ENV = {**os.environ, "CRM_NOW": NOW, "TZ": "Asia/Riyadh", "LC_ALL": "C.UTF-8"}
 ENV.pop("CRM_DB", None)
@@ -440,7 +443,7 @@ def section_import(args, csv_path: Path, people: int, log) -> list[dict]:
         check.close()
         label = f"crm contact import ({people:,} rows; {imported:,} people in the file afterwards)"
         rows.append(row("import", label, result, "sqlite-utils insert --csv", refs.get("sqlite-utils insert --csv"),
-                        goal=0.5))  # fmt: skip
+                        goal=0.5 if people >= AT_SCALE else None))  # fmt: skip
     else:
         rows.append({"section": "import", "name": "crm contact import", "skipped": "not in this build"})
     for label, ref in refs.items():
@@ -495,8 +498,9 @@ def section_queries(args, dbs: dict[int, Path], log) -> list[dict]:
             per_size[people] = (crm_result, ref, len(statements))
         biggest = max(per_size)
         crm_result, ref, count = per_size[biggest]
-        r = row("queries", label, crm_result, f"same SQL in sqlite3 ({count} statements)", ref, goal=1.5,
-                goal_abs=1.0)  # fmt: skip
+        at_scale = biggest >= AT_SCALE
+        r = row("queries", label, crm_result, f"same SQL in sqlite3 ({count} statements)", ref,
+                goal=1.5 if at_scale else None, goal_abs=1.0 if at_scale else None)  # fmt: skip
         r["floor"] = floor
         if "cpu" in crm_result and ref and ref.get("cpu") and floor is not None:
             r["net_ratio"] = max(0.0, crm_result["cpu"] - floor) / ref["cpu"]
