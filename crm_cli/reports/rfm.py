@@ -74,31 +74,49 @@ def segment_name(raw: str) -> str:
 
 def quintile_scores(values: list) -> list[int]:
     """Score each value 1-5 by its mid-rank percentile (higher value -> higher score); ties share."""
-    from bisect import bisect_left
+    from bisect import bisect_left, bisect_right
     from collections import Counter
-    from itertools import accumulate
+    from itertools import accumulate, repeat
     from operator import add
 
+    # p = (below + same/2) / n; score = 1 + floor(5p), in integers to avoid float edges: score >= s exactly
+    # when mid = 2 below + same >= ceil(2n (s - 1) / 5). mid grows with the value, so each score from 2 up
+    # starts at one value, the smallest whose mid reaches it, and a value's score is 1 + the starts it reaches.
     n = len(values)
-    counts = Counter(values)
-    keys = sorted(counts)
-    # p = (below + same/2) / n; score = 1 + floor(5p), in integers to avoid float edges. mid = 2 below +
-    # same = below + below of the next value, which grows with the value, so each score is one run of keys:
-    # score >= s exactly when 5 mid >= 2n (s - 1), i.e. mid >= ceil(2n (s - 1) / 5).
-    below = list(accumulate(map(counts.__getitem__, keys), initial=0))
-    mid = list(map(add, below, below[1:]))
-    cuts = [0, *(bisect_left(mid, -(-2 * n * (s - 1) // 5)) for s in range(2, 6)), len(keys)]
-    scores: list[int] = []
-    for s in range(1, 6):
-        scores += [s] * (cuts[s] - cuts[s - 1])
-    score = dict(zip(keys, scores, strict=True))
-    return list(map(score.__getitem__, values))
+    if not n:
+        return []
+    needs = [-(-2 * n * (s - 1) // 5) for s in range(2, 6)]
+    sample = values[:2048]
+    if len(set(sample)) * 2 < len(sample):  # repeated values (days, order counts): count them
+        counts = Counter(values)
+        keys = sorted(counts)
+        below = list(accumulate(map(counts.__getitem__, keys), initial=0))
+        mid = list(map(add, below, below[1:]))  # below + below of the next value = 2 below + same
+        starts = [keys[0], *(keys[i] for i in map(bisect_left, repeat(mid), needs) if i < len(keys))]
+    else:  # mostly distinct (amounts): bisect the sorted values, below = bisect_left, below + same = bisect_right
+        ordered = sorted(values)
+        starts = [ordered[0]]
+        low = 0
+        for need in needs:
+            high = n
+            while low < high:
+                i = (low + high) // 2
+                v = ordered[i]
+                if bisect_left(ordered, v) + bisect_right(ordered, v) >= need:
+                    high = i
+                else:
+                    low = i + 1
+            if low == n:
+                break
+            starts.append(ordered[low])
+    return list(map(bisect_right, repeat(starts), values))
 
 
 class Customers:
     """Per-customer aggregates and scores as parallel lists (100k customers: dicts cost too much)."""
 
-    def __init__(self, conn: sqlite3.Connection, now: datetime, rng: periods.Range | None, *, last: bool = True):
+    def __init__(self, conn: sqlite3.Connection, now: datetime, rng: periods.Range | None, *, detail: bool = True):
+        """detail: also the ids and last purchase instants (segments() needs neither)."""
         rng = rng or periods.Range(None, None)
         self.currency = settings.default_currency(conn)
         clause, params = rng.sql("happened_at")
@@ -110,7 +128,7 @@ class Customers:
         # recency: days from the local day of the last purchase (SQLite's date() with LocalDays' offset;
         # julianday - 1721424.5 is Python's date ordinal) to the reference day, 0 at least.
         rows = cursor.execute(
-            f"""SELECT contact_id, {"last_at" if last else "NULL"}, orders, revenue, own,
+            f"""SELECT {"contact_id, last_at, " if detail else ""}orders, revenue, own,
                        max(0, ? - CAST(julianday(date(last_at, ?)) - 1721424.5 AS INTEGER))
                 FROM (SELECT contact_id, max(happened_at) AS last_at, count(*) AS orders,
                              sum(CASE WHEN currency = ? THEN amount ELSE 0 END) AS revenue, sum(currency = ?) AS own
@@ -120,38 +138,27 @@ class Customers:
                       GROUP BY contact_id)""",
             [reference, days.modifier, self.currency, self.currency, *params],
         ).fetchall()
-        if rows:
-            self.ids, self.last, self.orders, revenue, own, self.recency = map(list, zip(*rows, strict=True))
-        else:
-            self.ids, self.last, self.orders, revenue, own, self.recency = [], [], [], [], [], []
+        columns = list(zip(*rows, strict=True)) if rows else [()] * (6 if detail else 4)
+        self.ids, self.last = columns[:2] if detail else (None, None)
+        self.orders, revenue, own, self.recency = columns[-4:]
         self.revenue = [v or 0 for v in revenue] if None in revenue else revenue
         self.own_orders = [v or 0 for v in own] if None in own else own
         self.r = quintile_scores([-d for d in self.recency])
         self.f = quintile_scores(self.orders)
         self.m = quintile_scores(self.revenue)
-        # segment by a small integer key per customer (r, f, m, one order), built column-wise in C
-        from itertools import repeat
-        from operator import add, mul
-
-        def scaled(column: list, by: int):
-            return map(mul, column, repeat(by))
-
-        keys = map(
-            add,
-            map(add, scaled(self.r, 1000), scaled(self.f, 100)),
-            map(add, scaled(self.m, 10), map((1).__eq__, self.orders)),
-        )
+        # segment by (r, f, m, one order) looked up per customer in C
         table = {
-            r * 1000 + f * 100 + m * 10 + one: segment_of(r, f, m, 1 if one else 2)
+            (r, f, m, one): segment_of(r, f, m, 1 if one else 2)
             for r in range(1, 6)
             for f in range(1, 6)
             for m in range(1, 6)
-            for one in (0, 1)
+            for one in (False, True)
         }
+        keys = zip(self.r, self.f, self.m, map((1).__eq__, self.orders), strict=True)
         self.segment = list(map(table.__getitem__, keys))
 
     def __len__(self) -> int:
-        return len(self.ids)
+        return len(self.orders)
 
 
 def customers(conn: sqlite3.Connection, *, now: datetime, rng: periods.Range | None = None) -> list[dict]:
@@ -182,7 +189,7 @@ def _avg(total: int, count: int):
 
 def segments(conn: sqlite3.Connection, *, now: datetime, rng: periods.Range | None = None) -> list[dict]:
     """Counts and revenue per segment, every segment listed (in the documented order)."""
-    c = Customers(conn, now, rng, last=False)  # the last instants are not shown
+    c = Customers(conn, now, rng, detail=False)  # no ids or last instants shown
     stats = {name: [0, 0, 0, 0, 0] for name in NAMES}  # customers, revenue, orders, own orders, recency
     for name, revenue, orders, own, recency in zip(
         c.segment, c.revenue, c.orders, c.own_orders, c.recency, strict=True
