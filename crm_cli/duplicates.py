@@ -92,6 +92,16 @@ def skeleton(clean: str) -> list[str]:
     return [s for s in (skeleton_token(t) for t in clean.split()) if s]
 
 
+def _name_forms(name_key: str) -> tuple[str, str, list[str], str] | None:
+    """(cleaned key, its words sorted, skeleton, skeleton words sorted) of a name key; None when cleaning
+    leaves nothing. Computed once per distinct name key (many contacts share one)."""
+    clean = clean_key(name_key)
+    if not clean:
+        return None
+    skel = skeleton(clean)
+    return clean, " ".join(sorted(clean.split())), skel, " ".join(sorted(skel))
+
+
 def _phone_tail(key: str | None) -> str | None:
     body = key[1:] if key and key[0] == "+" else key
     # \d is any Unicode decimal digit, exactly what isdecimal() accepts: the regex only for the rest
@@ -131,13 +141,7 @@ def _names(conn: sqlite3.Connection):
         people[cid] = name
         entry = keyed.get(name_key, False)
         if entry is False:
-            clean = clean_key(name_key)
-            if clean:
-                skel = skeleton(clean)
-                entry = (clean, " ".join(sorted(clean.split())), skel, " ".join(sorted(skel)))
-            else:
-                entry = None
-            keyed[name_key] = entry
+            entry = keyed[name_key] = _name_forms(name_key)
         if entry is None:
             continue
         clean, sorted_words, skel, skel_key = entry
@@ -411,13 +415,7 @@ def _count(min_score: float, facts: Survey) -> int:
     for kind, name_key, classes in facts.names:
         entry = entries.get(name_key, False)
         if entry is False:
-            clean = clean_key(name_key)
-            if clean:
-                skel = skeleton(clean)
-                entry = (clean, " ".join(sorted(clean.split())), skel, " ".join(sorted(skel)))
-            else:
-                entry = None
-            entries[name_key] = entry
+            entry = entries[name_key] = _name_forms(name_key)
         if entry is None:
             continue
         clean, sorted_words, skel, skel_key = entry
