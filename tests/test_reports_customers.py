@@ -167,7 +167,7 @@ def test_segment_listing_csv_and_cli_names(crm, shop):
 
 @pytest.mark.parametrize("args", [("all",), ("champions",), ("lost", "--from", "2026-01-01", "--to", "2026-10-01")])
 def test_segment_listing_piped_cells_are_the_rows_as_tsv(crm, shop, db_path, args):
-    """Piped, segment_members(cells=True) skips the dicts: the same lines as write_tsv of the rows."""
+    """Piped, SQLite joins the lines (rfm.member_lines): the same lines as write_tsv of the JSON rows."""
     import io
 
     from crm_cli.output import write_tsv
@@ -180,6 +180,36 @@ def test_segment_listing_piped_cells_are_the_rows_as_tsv(crm, shop, db_path, arg
     write_tsv(out, (map(r.get, keys) for r in rows), len(keys))
     assert piped == out.getvalue()  # JSON numbers print as plain() prints the Decimals
     assert len(piped.splitlines()) == len(rows)
+
+
+@pytest.mark.parametrize("args", [(), ("--from", ago(40)[:10])])
+def test_segment_listing_piped_odd_cells(crm, db_path, args):
+    """Tabs and newlines in names, no e-mail, no purchase in the default currency (no average), refunds
+    (negative amounts: the average rounds half up like _avg), lifetime over all time with a range."""
+    import io
+
+    from crm_cli.output import write_tsv
+    from crm_cli.reports import rfm
+
+    conn = open_fresh(crm, db_path)
+    odd = person(conn, "Tab\there\nnewline", email="a@example.com")
+    buy(conn, odd, ago(30), "10.5")
+    log(conn, odd, "purchase", ago(20), amount=-3251, currency="SAR")  # stored thousandths
+    buy(conn, odd, ago(60), "7")
+    dollars = person(conn, "Dollar only")
+    buy(conn, dollars, ago(10), "5", "USD")
+    refund = person(conn, "Refund")
+    log(conn, refund, "purchase", ago(5), amount=-5, currency="SAR")
+    log(conn, refund, "purchase", ago(4), amount=-2, currency="SAR")
+    log(conn, refund, "purchase", ago(3), amount=-1, currency="SAR")
+    rows = crm.ok("report", "customers", "--segment", "all", *args, "--json").json()
+    piped = crm.ok("report", "customers", "--segment", "all", *args).stdout
+    out = io.StringIO()
+    write_tsv(out, (map(r.get, rfm.MEMBER_CELLS) for r in rows), len(rfm.MEMBER_CELLS))
+    assert piped == out.getvalue() and len(rows) == 3
+    cells = {line.split("\t")[0]: line.split("\t") for line in piped.splitlines()}
+    assert cells[str(odd)][1] == "Tab here newline" and cells[str(dollars)][12:14] == ["", "0"]
+    assert cells[str(refund)][11:14] == ["-0.008", "-0.003", "-0.008"]  # (2 x -8 + 3) // 6 = -3, not -2
 
 
 def test_range_scores_the_window_but_lifetime_value_is_all_time(crm, shop):

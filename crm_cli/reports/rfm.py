@@ -115,8 +115,10 @@ def quintile_scores(values: list) -> list[int]:
 class Customers:
     """Per-customer aggregates and scores as parallel lists (100k customers: dicts cost too much)."""
 
-    def __init__(self, conn: sqlite3.Connection, now: datetime, rng: periods.Range | None, *, detail: bool = True):
-        """detail: also the ids and last purchase instants (segments() needs neither)."""
+    def __init__(
+        self, conn: sqlite3.Connection, now: datetime, rng: periods.Range | None, *, ids: bool = True, last: bool = True
+    ):
+        """ids, last: also the contact ids and the last purchase instants (segments() needs neither)."""
         rng = rng or periods.Range(None, None)
         self.currency = settings.default_currency(conn)
         clause, params = rng.sql("happened_at")
@@ -128,7 +130,7 @@ class Customers:
         # recency: days from the local day of the last purchase (SQLite's date() with LocalDays' offset;
         # julianday - 1721424.5 is Python's date ordinal) to the reference day, 0 at least.
         rows = cursor.execute(
-            f"""SELECT {"contact_id, last_at, " if detail else ""}orders, revenue, own,
+            f"""SELECT {"contact_id, " if ids else ""}{"last_at, " if last else ""}orders, revenue, own,
                        max(0, ? - CAST(julianday(date(last_at, ?)) - 1721424.5 AS INTEGER))
                 FROM (SELECT contact_id, max(happened_at) AS last_at, count(*) AS orders,
                              sum(CASE WHEN currency = ? THEN amount ELSE 0 END) AS revenue, sum(currency = ?) AS own
@@ -138,8 +140,9 @@ class Customers:
                       GROUP BY contact_id)""",
             [reference, days.modifier, self.currency, self.currency, *params],
         ).fetchall()
-        columns = list(zip(*rows, strict=True)) if rows else [()] * (6 if detail else 4)
-        self.ids, self.last = columns[:2] if detail else (None, None)
+        columns = list(zip(*rows, strict=True)) if rows else [()] * (4 + ids + last)
+        self.ids = columns.pop(0) if ids else None
+        self.last = columns.pop(0) if last else None
         self.orders, revenue, own, self.recency = columns[-4:]
         self.revenue = [v or 0 for v in revenue] if None in revenue else revenue
         self.own_orders = [v or 0 for v in own] if None in own else own
@@ -189,7 +192,7 @@ def _avg(total: int, count: int):
 
 def segments(conn: sqlite3.Connection, *, now: datetime, rng: periods.Range | None = None) -> list[dict]:
     """Counts and revenue per segment, every segment listed (in the documented order)."""
-    c = Customers(conn, now, rng, detail=False)  # no ids or last instants shown
+    c = Customers(conn, now, rng, ids=False, last=False)  # no ids or last instants shown
     stats = {name: [0, 0, 0, 0, 0] for name in NAMES}  # customers, revenue, orders, own orders, recency
     for name, revenue, orders, own, recency in zip(
         c.segment, c.revenue, c.orders, c.own_orders, c.recency, strict=True
@@ -222,11 +225,9 @@ def segments(conn: sqlite3.Connection, *, now: datetime, rng: periods.Range | No
 
 
 def segment_members(
-    conn: sqlite3.Connection, name: str, *, now: datetime, rng: periods.Range | None = None, cells: bool = False
-) -> list[dict] | list[tuple]:
-    """The customers of one segment (or "all"), biggest revenue first, with contact details. With
-    cells, each as a tuple of MEMBER_CELLS, amounts as the text output.plain() writes (piped listings:
-    no dict and no Decimal per customer)."""
+    conn: sqlite3.Connection, name: str, *, now: datetime, rng: periods.Range | None = None
+) -> list[dict]:
+    """The customers of one segment (or "all"), biggest revenue first, with contact details."""
     import json
 
     rng = rng or periods.Range(None, None)
@@ -255,8 +256,6 @@ def segment_members(
     revenues, orders, all_ids = c.revenue, c.orders, c.ids
     chosen.sort(key=lambda i: (-revenues[i], -orders[i], all_ids[i]))
     currency = c.currency
-    if cells:
-        return _member_cells(c, chosen, details, lifetime)
     result = []
     for i in chosen:
         contact_id = all_ids[i]
@@ -306,37 +305,82 @@ MEMBER_CELLS = (
 )
 
 
-def _member_cells(c: Customers, chosen: list[int], details: dict, lifetime: dict | None) -> list[tuple]:
-    from crm_cli.money import plain_text
+def member_lines(conn: sqlite3.Connection, name: str, *, now: datetime, rng: periods.Range | None = None) -> list[str]:
+    """segment_members() as the tab-separated lines of MEMBER_CELLS a piped listing prints: Python scores
+    and picks the customers; SQLite looks up their details and last purchase, orders them and joins the
+    cells (no dict, Decimal or cell tuple per customer)."""
+    import json
+    from itertools import compress
+    from operator import itemgetter
 
-    currency, segment, revenues, orders, own = c.currency, c.segment, c.revenue, c.orders, c.own_orders
-    result = []
-    for i in chosen:
-        contact_id = c.ids[i]
-        d = details[contact_id]
-        revenue = plain_text(revenues[i])
-        count = own[i]
-        average = plain_text((2 * revenues[i] + count) // (2 * count)) if count else None
-        result.append(
-            (
-                contact_id,
-                d[1],
-                d[2],
-                d[3],
-                segment[i],
-                c.r[i],
-                c.f[i],
-                c.m[i],
-                c.recency[i],
-                c.last[i],
-                orders[i],
-                revenue,
-                average,
-                plain_text(lifetime.get(contact_id, 0)) if lifetime is not None else revenue,
-                currency,
-            )
+    from crm_cli.money import plain_sql
+
+    rng = rng or periods.Range(None, None)
+    c = Customers(conn, now, rng, last=False)
+    every = name == "all"  # else everyone's segment is `name`: a parameter
+    chosen = range(len(c)) if every else list(compress(range(len(c)), map(name.__eq__, c.segment)))
+    if not chosen:
+        return []
+    pick = itemgetter(*chosen) if len(chosen) > 1 else lambda column: (column[chosen[0]],)
+    shown = {"id": c.ids, "segment": c.segment, "r": c.r, "f": c.f, "m": c.m, "recency": c.recency}
+    shown |= {"orders": c.orders, "revenue": c.revenue}
+    if not every:
+        del shown["segment"]
+    columns = [pick(column) for column in shown.values()]
+    averages = [
+        (2 * total + count) // (2 * count) if count else None  # _avg()
+        for total, count in zip(columns[-1], pick(c.own_orders), strict=True)
+    ]
+    fields = ", ".join(f"value ->> {n} AS {key}" for n, key in enumerate([*shown, "average"]))
+    start, end = rng.text_bounds()
+    purchases = "FROM interactions WHERE kind = 'purchase' AND contact_id = chosen.id"
+    lifetime = f"(SELECT coalesce(sum(amount), 0) {purchases} AND currency = :currency)"  # all-time
+    ranged = bool(rng.start or rng.end)  # else the range's revenue is the lifetime value (once: materialized)
+
+    def text(value: str) -> str:  # as write_tsv prints it: NULL empty, tabs and newlines as spaces
+        return f"replace(replace(coalesce({value}, ''), char(9), ' '), char(10), ' ')"
+
+    cells = [  # MEMBER_CELLS
+        "m.id",
+        text("c.name"),
+        text("c.email"),
+        text("c.phone"),
+        "m.segment" if every else ":segment",
+        "m.r",
+        "m.f",
+        "m.m",
+        "m.recency",
+        text("m.last_at"),
+        "m.orders",
+        "m.revenue_text",
+        "m.average_text",
+        plain_sql("m.lifetime") if ranged else "m.revenue_text",
+        ":currency",
+    ]
+    cursor = conn.cursor()
+    cursor.row_factory = None
+    return [
+        row[0]
+        for row in cursor.execute(
+            f"""WITH chosen AS MATERIALIZED (SELECT {fields} FROM json_each(:members)),
+                    m AS {"MATERIALIZED" if ranged else ""} (SELECT *, {plain_sql("revenue")} AS revenue_text,
+                                 coalesce({plain_sql("average")}, '') AS average_text,
+                                 (SELECT max(happened_at) {purchases} AND :start <= happened_at AND happened_at < :end)
+                                     AS last_at,
+                                 {lifetime if ranged else "NULL"} AS lifetime
+                          FROM chosen)
+                SELECT {" || char(9) || ".join(cells)} || char(10)
+                FROM m JOIN contacts c ON c.id = m.id
+                ORDER BY m.revenue DESC, m.orders DESC, m.id""",
+            {
+                "members": json.dumps(list(zip(*columns, averages, strict=True))),
+                "currency": c.currency.replace("\t", " ").replace("\n", " "),
+                "segment": name,
+                "start": start,
+                "end": end,
+            },
         )
-    return result
+    ]
 
 
 def as_of(rng: periods.Range | None, now: datetime) -> date:

@@ -249,8 +249,8 @@ def customers_cmd(
     conn, now, rng = _setup(from_, to)
     table = _is_table()
     if name:
-        if output.output_format() == "tsv":  # piped: cells straight to the TSV writer
-            output.emit_cells(rfm.segment_members(conn, name, now=now, rng=rng, cells=True), len(rfm.MEMBER_CELLS))
+        if output.output_format() == "tsv":  # piped: SQLite joins the lines
+            output.emit_lines(rfm.member_lines(conn, name, now=now, rng=rng))
             return
         rows = rfm.segment_members(conn, name, now=now, rng=rng)
         output.emit_rows(
