@@ -248,3 +248,35 @@ def test_sqlite_local_days_match_python_in_any_zone(monkeypatch, zone):
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+@pytest.mark.parametrize("period", ["week", "month", "quarter", "year"])
+@pytest.mark.parametrize(
+    "bounds", [("", "~"), ("2026-02-01T00:00:00Z", "~"), ("2025-12-01T00:00:00Z", "2026-03-01T00:00:00Z")]
+)
+def test_bit_sets_count_what_the_ordered_pass_counts(crm, shop, period, bounds):
+    """The two ways of counting (customers' sets of periods as bits in SQL, or one ordered pass over the
+    purchases in Python) agree from the period before the first shown on (the bits drop earlier purchases),
+    with purchases before --from, several in one period, one in the future and local-day edges; the report
+    takes the bit sets when its periods fit in one word."""
+    from collections import Counter
+
+    from crm_cli.reports import buckets, retention
+
+    buy(shop, 1, "2025-12-31T21:30:00Z")  # 1 January in Riyadh, before Amal's other purchases
+    buy(shop, 3, "2026-01-20T10:00:00Z")  # Carla again, same day
+    buy(shop, 4, "2027-03-01T09:00:00Z")  # Dana, in the future
+    bucketer = buckets.Bucketer(period, NOW)
+    params = {"modifier": bucketer.days.modifier, "start": bounds[0], "cut": bounds[1]}
+    cursor = shop.cursor()
+    base = bucketer.of("2026-01-05T00:00:00Z" if period == "week" else "2025-06-01T00:00:00Z") - 1
+    width = bucketer.of("2027-03-02T00:00:00Z") - base + 1
+    assert width <= 63
+    bits = retention._count_bits(cursor, bucketer, params, base, width)
+    rows = retention._count_rows(cursor, bucketer, params)
+
+    def nonzero(counts):
+        return Counter({k: v for k, v in counts.items() if v and (not isinstance(k, int) or k >= base)})
+
+    assert [nonzero(c) for c in bits] == [nonzero(c) for c in rows]
+    assert sum(bits[0].values()) == (1 if bounds[0].startswith("2026") else 4)  # sizes: Dana, or everyone
