@@ -233,6 +233,8 @@ def test_other_currencies_count_as_orders_not_revenue(crm, db_path):
     (row,) = crm.ok("report", "customers", "--segment", "all", "--json").json()
     assert row["orders"] == 3 and row["revenue"] == 100.125 and row["avg_order_value"] == 50.063  # 100.125/2
     assert (row["r"], row["f"], row["m"], row["segment"]) == (3, 3, 3, "loyal")  # one customer: the middle
+    loyal = next(s for s in crm.ok("report", "customers", "--json").json() if s["segment"] == "loyal")
+    assert (loyal["customers"], loyal["orders"], loyal["revenue"], loyal["avg_order_value"]) == (1, 3, 100.125, 50.063)
 
 
 def test_terminal(crm, shop, monkeypatch):

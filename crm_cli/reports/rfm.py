@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import date, datetime, timedelta
+from operator import neg
 
 from crm_cli import periods, settings
 from crm_cli.db import utc_iso
@@ -133,7 +134,8 @@ class Customers:
             f"""SELECT {"contact_id, " if ids else ""}{"last_at, " if last else ""}orders, revenue, own,
                        max(0, ? - CAST(julianday(date(last_at, ?)) - 1721424.5 AS INTEGER))
                 FROM (SELECT contact_id, max(happened_at) AS last_at, count(*) AS orders,
-                             sum(CASE WHEN currency = ? THEN amount ELSE 0 END) AS revenue, sum(currency = ?) AS own
+                             coalesce(sum(CASE WHEN currency = ? THEN amount ELSE 0 END), 0) AS revenue,
+                             coalesce(sum(currency = ?), 0) AS own
                       FROM interactions
                       WHERE kind = 'purchase' AND {clause}
                         AND contact_id NOT IN (SELECT id FROM contacts WHERE kind <> 'person')
@@ -143,10 +145,8 @@ class Customers:
         columns = list(zip(*rows, strict=True)) if rows else [()] * (4 + ids + last)
         self.ids = columns.pop(0) if ids else None
         self.last = columns.pop(0) if last else None
-        self.orders, revenue, own, self.recency = columns[-4:]
-        self.revenue = [v or 0 for v in revenue] if None in revenue else revenue
-        self.own_orders = [v or 0 for v in own] if None in own else own
-        self.r = quintile_scores([-d for d in self.recency])
+        self.orders, self.revenue, self.own_orders, self.recency = columns
+        self.r = quintile_scores(list(map(neg, self.recency)))
         self.f = quintile_scores(self.orders)
         self.m = quintile_scores(self.revenue)
         # segment by (r, f, m, one order) looked up per customer in C
@@ -193,16 +193,21 @@ def _avg(total: int, count: int):
 def segments(conn: sqlite3.Connection, *, now: datetime, rng: periods.Range | None = None) -> list[dict]:
     """Counts and revenue per segment, every segment listed (in the documented order)."""
     c = Customers(conn, now, rng, ids=False, last=False)  # no ids or last instants shown
-    stats = {name: [0, 0, 0, 0, 0] for name in NAMES}  # customers, revenue, orders, own orders, recency
-    for name, revenue, orders, own, recency in zip(
-        c.segment, c.revenue, c.orders, c.own_orders, c.recency, strict=True
-    ):
+    from collections import Counter
+
+    counts = Counter(c.segment)
+    stats = {name: [counts[name], 0, 0, 0, 0] for name in NAMES}  # customers, revenue, orders, own orders, recency
+    for name, revenue, orders, recency in zip(c.segment, c.revenue, c.orders, c.recency, strict=True):
         s = stats[name]
-        s[0] += 1
         s[1] += revenue
         s[2] += orders
-        s[3] += own
         s[4] += recency
+    if c.own_orders == c.orders:  # every purchase in the default currency
+        for s in stats.values():
+            s[3] = s[2]
+    else:
+        for name, own in zip(c.segment, c.own_orders, strict=True):
+            stats[name][3] += own
     total_revenue = sum(c.revenue)
     result = []
     for name, rule in SEGMENTS:
