@@ -38,12 +38,25 @@ _SPAN = re.compile(r"(?P<n>\d+)\s*(?P<unit>d|w|m|y|days?|weeks?|months?|years?)"
 
 def local_now(now: datetime) -> datetime:
     """An instant in local time (the offset in force at that instant)."""
-    return now.astimezone()
+    return _to_local(now)
+
+
+def _to_local(instant: datetime) -> datetime:
+    """astimezone(): the system zone's offset at that instant; for an instant the C library cannot place
+    (before 1970 on Windows, beyond its range) the offset in force now, as crm did before."""
+    try:
+        return instant.astimezone()
+    except (OSError, OverflowError):
+        return instant.astimezone(datetime.now().astimezone().tzinfo)
 
 
 def _from_local(day: date, moment: time) -> datetime:
     """A local wall-clock time -> aware UTC (a naive datetime's astimezone() reads it as local time)."""
-    return datetime.combine(day, moment).astimezone(UTC)
+    naive = datetime.combine(day, moment)
+    try:
+        return naive.astimezone(UTC)
+    except (OSError, OverflowError):
+        return naive.replace(tzinfo=datetime.now().astimezone().tzinfo).astimezone(UTC)
 
 
 class _Offsets:
@@ -61,11 +74,11 @@ class _Offsets:
         offset = self._hours.get(hour, False)
         if offset is False:
             start = datetime.fromisoformat(hour + ":00:00").replace(tzinfo=UTC)
-            first = start.astimezone().utcoffset()
-            offset = first if (start + timedelta(seconds=3599)).astimezone().utcoffset() == first else None
+            first = _to_local(start).utcoffset()
+            offset = first if _to_local(start + timedelta(seconds=3599)).utcoffset() == first else None
             self._hours[hour] = offset
         if offset is None:
-            return datetime.fromisoformat(iso[:19]).replace(tzinfo=UTC).astimezone().utcoffset()
+            return _to_local(datetime.fromisoformat(iso[:19]).replace(tzinfo=UTC)).utcoffset()
         return offset
 
 
@@ -153,7 +166,7 @@ def parse_datetime(raw: str, now: datetime, order: str = "dmy") -> datetime:
     if raw is None or not str(raw).strip():
         raise InvalidInput("empty date; use e.g. 2026-11-02, 02/11/2026, today or +3d")
     text = ascii_digits(str(raw)).strip().lower()
-    now_local = now.astimezone()
+    now_local = _to_local(now)
 
     m = _ISO.fullmatch(text)
     if m:
@@ -219,7 +232,7 @@ def _local_date(text: str, today: date, order: str, raw: str) -> date:
 
 def parse_date(raw: str, now: datetime, order: str = "dmy") -> date:
     """A calendar date (local), e.g. a deal's expected close."""
-    return parse_datetime(raw, now, order).astimezone().date()
+    return _to_local(parse_datetime(raw, now, order)).date()
 
 
 def parse_age(raw: str) -> timedelta:
@@ -240,7 +253,7 @@ def to_local(iso: str | None, with_time: bool = True) -> str:
         return ""
     if len(iso) == 10:
         return iso
-    value = datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone()
+    value = _to_local(datetime.fromisoformat(iso.replace("Z", "+00:00")))
     return value.strftime("%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d")
 
 
@@ -261,17 +274,15 @@ def local_converter(with_time: bool = True):
             if value.year >= 1000:  # isoformat() is strftime's text for 4-digit years, 3x faster
                 return value.isoformat(" ", "minutes") if with_time else value.date().isoformat()
             return value.strftime(fmt)
-        return fromisoformat(iso.replace("Z", "+00:00")).astimezone().strftime(fmt)
+        return _to_local(fromisoformat(iso.replace("Z", "+00:00"))).strftime(fmt)
 
     return convert
 
 
-LOCAL_SQL = "localtime"  # SQLite: date(x, 'localtime') is local_day_converter()(x), per instant
-
-
 def local_shift_sql() -> str:
-    """The SQLite date modifier that turns stored UTC text into local time the way local_now() does."""
-    return LOCAL_SQL
+    """The SQLite date modifier that turns stored UTC text into local time the way local_now() does:
+    date(x, 'localtime') is local_day_converter()(x), the C library's rules at each instant."""
+    return "localtime"
 
 
 def local_day_converter():
@@ -282,7 +293,7 @@ def local_day_converter():
     def convert(iso: str) -> date:
         if len(iso) == 20 and iso[19] == "Z":
             return (fromisoformat(iso[:19]) + offset_at(iso)).date()
-        return fromisoformat(iso.replace("Z", "+00:00")).astimezone().date()
+        return _to_local(fromisoformat(iso.replace("Z", "+00:00"))).date()
 
     return convert
 
@@ -291,8 +302,8 @@ def local_day_start(day: date) -> datetime:
     """The first instant of a local calendar day as an aware UTC datetime (midnight, or the end of a
     daylight-saving gap where a zone skips midnight)."""
     start = _from_local(day, time(0))
-    if start.astimezone().date() != day:  # midnight does not exist that day: the gap's end
+    if _to_local(start).date() != day:  # midnight does not exist that day: the gap's end
         start = _from_local(day, time(1))
-        while (start - timedelta(minutes=15)).astimezone().date() == day:
+        while _to_local(start - timedelta(minutes=15)).date() == day:
             start -= timedelta(minutes=15)
     return start

@@ -93,3 +93,22 @@ def test_local_day_start(zone, name, day, start):
     to_day = local_day_converter()
     assert to_day(start) == day
     assert to_day(utc_iso(datetime.fromtimestamp(first.timestamp() - 1, UTC))) < day
+
+
+def test_instants_the_c_library_cannot_place_use_the_offset_in_force_now(monkeypatch):
+    """Windows' localtime() refuses instants before 1970 (OSError): such a date still parses and shows,
+    with the offset in force now (Asia/Riyadh here: +03:00), instead of a traceback."""
+    from crm_cli import dates
+
+    class LimitedDatetime(datetime):
+        def astimezone(self, tz=None):
+            if self.year < 1970 and (tz is None or self.tzinfo is None):
+                raise OSError(22, "Invalid argument")
+            return super().astimezone(tz)
+
+    monkeypatch.setattr(dates, "datetime", LimitedDatetime)
+    now = datetime(2026, 11, 22, 9, tzinfo=UTC)
+    assert dates.parse_datetime("1965-03-01 10:00", now) == datetime(1965, 3, 1, 7, tzinfo=UTC)
+    assert dates.to_local("1965-03-01T07:00:00Z") == "1965-03-01 10:00"
+    assert dates.local_converter()("1965-03-01T07:00:00Z") == "1965-03-01 10:00"
+    assert dates.local_day_converter()("1965-02-28T21:00:00Z") == date(1965, 3, 1)

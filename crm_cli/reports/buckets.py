@@ -46,15 +46,15 @@ class LocalDays:
     @property
     def modifier(self) -> str:
         """SQLite's date(instant, modifier) gives the same local day: 'localtime'."""
-        from crm_cli.dates import LOCAL_SQL
+        from crm_cli.dates import local_shift_sql
 
-        return LOCAL_SQL
+        return local_shift_sql()
 
     def _split(self, key: str) -> tuple[str, int, int]:
-        from crm_cli.dates import local_day_start
+        from crm_cli.dates import local_day_start, local_now
 
         midnight = datetime.combine(date.fromisoformat(key), time(0), UTC)
-        first = midnight.astimezone().date()
+        first = local_now(midnight).date()
         change = local_day_start(first + timedelta(days=1))  # where the next local day begins
         text = change.strftime("%Y-%m-%dT%H:%M:%SZ") if change < midnight + timedelta(days=1) else "~"
         entry = self._cache[key] = (text, first.toordinal(), first.toordinal() + 1)
