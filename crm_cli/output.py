@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import date, datetime
 
 from crm_cli import env as envmod
@@ -325,11 +325,13 @@ def _plain_fast(value, kind) -> str:
     return plain(value)
 
 
-def tsv_cells_sql(values: list[str]) -> str:
+def tsv_cells_sql(values: list[str], plain: Collection[str] = ()) -> str:
     """SQL joining the cells of a TSV line as write_tsv() prints them, from SQL expressions whose values
     are text, integers or NULL (NULL -> '', tabs and newlines -> spaces, integers in decimal); ''
-    for no values. For listings that let SQLite build their lines (one value per row to Python)."""
-    cells = [f"replace(replace(coalesce({v}, ''), char(9), ' '), char(10), ' ')" for v in values]
+    for no values. For listings that let SQLite build their lines (one value per row to Python).
+    Expressions in `plain` are already their cell (never NULL, no tab or newline: integers, amounts
+    from money.plain_sql, fixed names) and are joined as they are, which saves two replace() per row."""
+    cells = [v if v in plain else f"replace(replace(coalesce({v}, ''), char(9), ' '), char(10), ' ')" for v in values]
     return " || char(9) || ".join(cells) or "''"
 
 

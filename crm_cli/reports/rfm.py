@@ -310,6 +310,9 @@ MEMBER_CELLS = (
 )
 
 
+_MEMBER_TEXT = ("c.name", "c.email", "c.phone", "m.last_at")  # member_lines' cells that may hold NULL, tabs or newlines
+
+
 def member_lines(conn: sqlite3.Connection, name: str, *, now: datetime, rng: periods.Range | None = None) -> list[str]:
     """segment_members() as the tab-separated lines of MEMBER_CELLS a piped listing prints: Python scores
     and picks the customers; SQLite looks up their details and last purchase, orders them and joins the
@@ -319,6 +322,7 @@ def member_lines(conn: sqlite3.Connection, name: str, *, now: datetime, rng: per
     from operator import itemgetter
 
     from crm_cli.money import plain_sql
+    from crm_cli.output import tsv_cells_sql
 
     rng = rng or periods.Range(None, None)
     c = Customers(conn, now, rng, last=False)
@@ -342,20 +346,17 @@ def member_lines(conn: sqlite3.Connection, name: str, *, now: datetime, rng: per
     lifetime = f"(SELECT coalesce(sum(amount), 0) {purchases} AND currency = :currency)"  # all-time
     ranged = bool(rng.start or rng.end)  # else the range's revenue is the lifetime value (once: materialized)
 
-    def text(value: str) -> str:  # as write_tsv prints it: NULL empty, tabs and newlines as spaces
-        return f"replace(replace(coalesce({value}, ''), char(9), ' '), char(10), ' ')"
-
     cells = [  # MEMBER_CELLS
         "m.id",
-        text("c.name"),
-        text("c.email"),
-        text("c.phone"),
+        "c.name",
+        "c.email",
+        "c.phone",
         "m.segment" if every else ":segment",
         "m.r",
         "m.f",
         "m.m",
         "m.recency",
-        text("m.last_at"),
+        "m.last_at",
         "m.orders",
         "m.revenue_text",
         "m.average_text",
@@ -374,12 +375,12 @@ def member_lines(conn: sqlite3.Connection, name: str, *, now: datetime, rng: per
                                      AS last_at,
                                  {lifetime if ranged else "NULL"} AS lifetime
                           FROM chosen)
-                SELECT {" || char(9) || ".join(cells)} || char(10)
+                SELECT {tsv_cells_sql(cells, plain=[c for c in cells if c not in _MEMBER_TEXT])} || char(10)
                 FROM m JOIN contacts c ON c.id = m.id
                 ORDER BY m.revenue DESC, m.orders DESC, m.id""",
             {
                 "members": json.dumps(list(zip(*columns, averages, strict=True))),
-                "currency": c.currency.replace("\t", " ").replace("\n", " "),
+                "currency": c.currency,
                 "segment": name,
                 "start": start,
                 "end": end,
