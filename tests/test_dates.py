@@ -1,7 +1,7 @@
 """Dates: ISO first, the configured order for slashes, relative forms, implausible years."""
 
 import contextlib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given
@@ -74,7 +74,9 @@ def test_any_text_parses_or_is_refused_cleanly(text):
 # The batch converters (listings, the agenda) give what to_local() gives, value for value.
 
 
-@pytest.mark.parametrize("zone", ["Asia/Riyadh", "America/St_Johns", "UTC", "Asia/Kathmandu"])
+@pytest.mark.parametrize(
+    "zone", ["Asia/Riyadh", "America/St_Johns", "UTC", "Asia/Kathmandu", "Europe/London", "Australia/Lord_Howe"]
+)
 @given(
     moment=st.datetimes(min_value=datetime(1000, 1, 2), max_value=datetime(9998, 12, 30)),
     form=st.sampled_from(["z", "offset", "date"]),
@@ -101,6 +103,42 @@ def test_local_converters_equal_to_local(zone, moment, form):
             expected = local_now(datetime.fromisoformat(iso.replace("Z", "+00:00"))).date()
             assert local_day_converter()(iso) == expected
         assert local_converter()(None) == local_converter()("") == ""
+    finally:
+        os.environ["TZ"] = saved or "Asia/Riyadh"
+        time.tzset()
+
+
+# Zones and days of 2026 with a daylight-saving change (St John's changes at 05:30 UTC, inside an hour).
+_TRANSITIONS = {
+    "Europe/London": [(3, 29), (10, 25)],
+    "America/St_Johns": [(3, 8), (11, 1)],
+    "Australia/Lord_Howe": [(4, 5), (10, 4)],
+    "America/Santiago": [(4, 5), (9, 6)],
+    "Asia/Kolkata": [],
+}
+
+
+@pytest.mark.parametrize("zone", sorted(_TRANSITIONS))
+def test_one_converter_over_many_values_equals_to_local(zone):
+    """One converter reused (its per-hour cache filled by earlier values), through daylight-saving
+    changes: every 7 minutes around each change of 2026, and instants 97 minutes apart for 3 years."""
+    import os
+    import time
+
+    from crm_cli.dates import local_converter, to_local
+
+    saved = os.environ.get("TZ")
+    os.environ["TZ"] = zone
+    time.tzset()
+    try:
+        start = datetime(2024, 1, 1)
+        values = [(start + timedelta(minutes=97 * i)).strftime("%Y-%m-%dT%H:%M:%SZ") for i in range(16_000)]
+        for month, day in _TRANSITIONS[zone]:
+            middle = datetime(2026, month, day)
+            values += [(middle + timedelta(minutes=m)).strftime("%Y-%m-%dT%H:%M:59Z") for m in range(-1440, 1440, 7)]
+        for with_time in (True, False):
+            convert = local_converter(with_time)
+            assert [convert(v) for v in values] == [to_local(v, with_time) for v in values]
     finally:
         os.environ["TZ"] = saved or "Asia/Riyadh"
         time.tzset()
