@@ -80,12 +80,18 @@ def _run_both(crm, monkeypatch, dbs, *args):
         (str(DATA / "google_contacts.csv"),),
         (str(DATA / "duplicates.csv"),),
         (str(DATA / "outlook_contacts.csv"), "--on-duplicate", "error"),
+        (str(DATA / "phone_contacts.vcf"),),
+        (str(DATA / "arabic_excel_cp1256.csv"),),
+        ("JSON",),
     ],
 )
 def test_two_cores_give_the_same_database(crm, two, tmp_path, monkeypatch, args):
     mixed = tmp_path / "mixed.csv"
     _mixed_file(mixed)
-    args = tuple(str(mixed) if a == "MIXED" else a for a in args)
+    as_json = tmp_path / "people.json"  # one line: more records than lines
+    people = [{"name": f"J {i}", "email": f"j{i}@example.com", "company": "Acme"} for i in range(30)]
+    as_json.write_text(json.dumps(people))
+    args = tuple({"MIXED": str(mixed), "JSON": str(as_json)}.get(a, a) for a in args)
     one, other, forks = _run_both(crm, monkeypatch, two, *args)
     assert forks, "the two-core path was not taken"
     assert (one.exit_code, one.stdout) == (other.exit_code, other.stdout)
@@ -130,3 +136,18 @@ def test_an_enormous_row_is_rejected_the_same_on_two_cores(crm, two, tmp_path, m
     assert forks and one.exit_code == other.exit_code == 0
     assert one.stdout == other.stdout and json.loads(one.stdout)["rejected"] == 2
     assert _rows(two[0]) == _rows(two[1])
+
+
+@pytest.mark.parametrize("tail", ['Last,"never closed,,,,,\n', "Z" * 100 + ',"' + "x" * 1_100_000 + "\n"])
+def test_a_file_unreadable_near_its_end_is_refused_the_same_on_two_cores(crm, two, tmp_path, monkeypatch, tail):
+    """The child reads the file; when it cannot, this process reads it again itself and says why."""
+    mixed = tmp_path / "mixed.csv"
+    _mixed_file(mixed)
+    with mixed.open("a", encoding="utf-8") as handle:
+        handle.write(tail)
+    before = _rows(two[1])
+    one, other, forks = _run_both(crm, monkeypatch, two, str(mixed), "--skip-invalid")
+    assert forks and one.exit_code == other.exit_code == 2
+    assert one.stderr == other.stderr and len(other.stderr.strip().splitlines()) == 1
+    assert "line" in other.stderr and "Traceback" not in other.stderr
+    assert _rows(two[1]) == before

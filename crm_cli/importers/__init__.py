@@ -14,6 +14,7 @@ a reject file instead.
 
 from __future__ import annotations
 
+import operator
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -105,10 +106,11 @@ def import_contacts(conn: sqlite3.Connection, name: str, options: Options, *, no
         importer = ContactImporter(conn, now=now, on_duplicate=options.on_duplicate, region=options.region)
         label = "stdin" if name == "-" else Path(name).name
         if not options.dry_run and _two_cores(options, total_lines):
-            records = list(records)
+            # At most this many records: a CSV or vCard record takes a line or more; JSON's are listed.
+            bound = max(total_lines, operator.length_hint(records))
             with _fast_writes(conn), db.write(conn, f"contact import {label}"):
                 result = importer.plan_and_write_forked(
-                    records, mapping, lambda result: _check(result, options), options.progress
+                    records, bound, mapping, lambda result: _check(result, options), options.progress
                 )
             return _finish(result, src, options)
         records = _with_progress(records, total_lines, options.progress)

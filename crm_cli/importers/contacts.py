@@ -1063,21 +1063,27 @@ class ContactImporter:
 
     # -- phase 1 and 2 at once, on two cores -----------------------------------------------------
 
-    def plan_and_write_forked(self, records: list[Record], mapping: Mapping | None, check, progress=None) -> Result:
+    def plan_and_write_forked(
+        self, records: Iterable[Record], lines: int, mapping: Mapping | None, check, progress=None
+    ) -> Result:
         """plan() + write() with the validation in a forked child process while this one writes.
 
-        The child validates, matches and builds the rows of the file in chunks and sends them down a
+        The child reads the records (an iterator over text already in memory, which this process leaves
+        unread), validates, matches and builds the rows of the file in chunks and sends them down a
         pipe; this process (which owns the connection and its transaction) inserts each chunk while the
-        child works on the next one. Only for --on-duplicate skip/error (nothing written is changed by a
-        later row). The result is the same as plan() then write(), row for row:
+        child works on the next one. `lines` (the file's line count) bounds the number of records.
+        Only for --on-duplicate skip/error (nothing written is changed by a later row). The result is
+        the same as plan() then write(), row for row:
         - new contacts get base, base+1 … in file order, exactly as write() gives them;
-        - a person's organisation id is decided when the row is sent, assuming every row of the file is
-          added (new organisations after them, in order of first mention). At the end the child computes
-          the exact ids as write() does and sends the (few) corrections: rows were skipped or rejected, or
-          an organisation row later in the file claims a company;
+        - a person's organisation id is decided when the row is sent, assuming every line of the file
+          is a record that is added (new organisations after them, in order of first mention). At the
+          end the child computes the exact ids as write() does and sends the corrections: one shift
+          for every guessed organisation id (the rows that were not added, one UPDATE), and row by row
+          the others (an organisation row later in the file claims a company);
         - the audit rows and the FTS index are made at the end by the same INSERT … SELECT as write().
         A child that fails in any way sends nothing usable: everything it caused is rolled back to a
-        savepoint and the import runs in this process (plan() then write()), which raises the same errors.
+        savepoint and the import runs in this process (plan() then write() over its own, still unread
+        records), which raises the same errors.
         The child never touches the database (it shares no connection: it exits with os._exit).
         """
         import os
@@ -1095,7 +1101,7 @@ class ContactImporter:
             code = 1
             try:
                 with os.fdopen(write_fd, "wb") as out:
-                    self._child(records, mapping, base, out)
+                    self._child(records, lines, mapping, base, out)
                 code = 0
             except BaseException:
                 pass
@@ -1105,7 +1111,7 @@ class ContactImporter:
         conn.execute("SAVEPOINT contact_import_stream")
         try:
             deferred = _deferred_triggers(
-                conn, {"contacts": "contacts_fts_ai"}, streamed={"contacts_fts_ai"}, expected=len(records)
+                conn, {"contacts": "contacts_fts_ai"}, streamed={"contacts_fts_ai"}, expected=lines
             )
             with os.fdopen(read_fd, "rb") as inp, deferred:
                 while True:
@@ -1122,11 +1128,10 @@ class ContactImporter:
                     _index_text(conn, rows, deferred)
                     if progress is not None:
                         progress(line, total)
-                _, result, org_rows, corrections = message
+                _, result, org_rows, shift, corrections = message
                 _insert_many(conn, "contacts", _CONTACT_COLUMNS, org_rows)
                 _index_text(conn, org_rows, deferred)
-                if corrections:
-                    _correct_orgs(conn, corrections)
+                _correct_orgs(conn, corrections, shift=shift, guessed=(base, base + lines))
         except _ChildFailed:
             conn.execute("ROLLBACK TO contact_import_stream")
             conn.execute("RELEASE contact_import_stream")
@@ -1145,11 +1150,10 @@ class ContactImporter:
         check(result)
         return result
 
-    def _child(self, records, mapping, base: int, out) -> None:
+    def _child(self, records, lines: int, mapping, base: int, out) -> None:
         import pickle
 
-        total = len(records)  # where new organisations' ids start, if every record is added
-        line_total = records[-1].line if records else 0
+        total = lines  # where new organisations' ids start, if every line is a record that is added
         result = self.result
         if mapping is not None:
             result.ignored = list(mapping.ignored)
@@ -1183,26 +1187,27 @@ class ContactImporter:
                 sent_org.append(org_id)
                 self._rows(c, org_id, rows, handles, tags)
             sent = len(self.adds)
-            pickle.dump(("rows", rows, handles, tags, line, line_total), out, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(("rows", rows, handles, tags, line, lines), out, protocol=pickle.HIGHEST_PROTOCOL)
 
         chunk = _STREAM_CHUNK
         for n, record in enumerate(records, 1):
             self._plan_one(record, mapping)
             if n % chunk == 0:
                 flush(record.line)
-        flush(line_total)
+        flush(lines)
         if mapping is not None:
             result.custom_columns = [h for h in mapping.custom if h in self._custom_used]
         orgs, new_orgs = self._organisations(base)  # the exact ids, as write() gives them
         org_rows: list[tuple] = []
         for org in new_orgs:
             self._rows(org, None, org_rows, [], [])
+        shift = total - len(self.adds)  # how much too high each guessed id is, when nothing else moved
         corrections = []
         for c, was in zip(self.adds, sent_org, strict=True):
             now = _org_of(c, orgs)
-            if now != was:
+            if now != was and not (was is not None and was >= base + total and now == was - shift):
                 corrections.append((now, c.id))
-        pickle.dump(("end", result, org_rows, corrections), out, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump(("end", result, org_rows, shift, corrections), out, protocol=pickle.HIGHEST_PROTOCOL)
 
     def _apply_update(self, contact_id: int, c: Candidate) -> None:
         changes: dict[str, object] = {}
@@ -1339,13 +1344,23 @@ def _org_of(c: Candidate, orgs: dict[str, int]) -> int | None:
     return orgs.get(_norm_cached(company)) if company and c.kind == "person" else None
 
 
-def _correct_orgs(conn: sqlite3.Connection, corrections: list[tuple[int | None, int]]) -> None:
-    """Set org_id of rows inserted in this import (their audit rows are written later from the final
-    rows, so the update trigger is kept out of it: the import stays one insert per row)."""
+def _correct_orgs(
+    conn: sqlite3.Connection, corrections: list[tuple[int | None, int]], *, shift: int, guessed: tuple[int, int]
+) -> None:
+    """Set org_id of rows inserted in this import: those of contacts with id >= guessed[0] pointing at a
+    guessed organisation id (>= guessed[1]) move down by `shift`, then each (org_id, id) correction is
+    applied. Their audit rows are written later from the final rows, so the update trigger is kept out
+    of it: the import stays one insert per row."""
+    if not shift and not corrections:
+        return
     name = "audit_contacts_update"
     row = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", (name,)).fetchone()
     if row:
         conn.execute(f'DROP TRIGGER "{name}"')
+    if shift:
+        conn.execute(
+            "UPDATE contacts SET org_id = org_id - ? WHERE id >= ? AND org_id >= ?", (shift, guessed[0], guessed[1])
+        )
     conn.executemany("UPDATE contacts SET org_id = ? WHERE id = ?", corrections)
     if row:
         conn.execute(row[0])
