@@ -387,6 +387,13 @@ def install_audit_triggers(conn: sqlite3.Connection) -> None:
 # Opening
 
 
+# 16 KiB pages: a quarter of the pages (and of the system calls) to write, read and checkpoint for the
+# same rows, shallower B-trees; measured on the 100k-contact import: CPU 3.99 s -> 3.71 s, wall 2.50 ->
+# 2.28 s (medians of 5 against 4 KiB, the SQLite default). A small write rewrites bigger pages into the
+# WAL, which a command-line CRM's one transaction per command does not notice.
+PAGE_SIZE = 16384
+
+
 class SchemaTooNew(CrmError):
     code = "schema_too_new"
 
@@ -403,7 +410,8 @@ def _create_private_file(path: Path) -> None:
 def connect(path: Path | str, *, migrate: bool = True) -> sqlite3.Connection:
     """Open (creating if needed) the database at path, migrated to this version's schema."""
     path = Path(path)
-    if str(path) != ":memory:" and not path.exists():
+    new = str(path) != ":memory:" and not path.exists()
+    if new:
         try:
             _create_private_file(path)
         except OSError as exc:
@@ -413,6 +421,10 @@ def connect(path: Path | str, *, migrate: bool = True) -> sqlite3.Connection:
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA foreign_keys = ON")
+        if new:  # only an empty file takes a page size (a WAL database keeps the one it was made with)
+            conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
+        elif schema_version(conn) == 0:
+            _refuse_foreign(conn, path)  # before WAL mode, which would change the file's header
         if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
@@ -449,6 +461,16 @@ def migrate_db(conn: sqlite3.Connection, path: Path | str = "database") -> None:
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+
+
+def _refuse_foreign(conn: sqlite3.Connection, path: Path | str) -> None:
+    """A file with no crm schema but tables of its own belongs to another program: leave it alone."""
+    names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY rowid")]
+    if names:
+        shown = ", ".join(names[:3]) + (" …" if len(names) > 3 else "")
+        raise CrmError(
+            f"{path} is not a crm database (it holds another program's tables: {shown}); check --db / CRM_DB"
+        )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -66,7 +66,8 @@ def test_restore_refuses_bad_files(filled, tmp_path, db_path):
     damaged = tmp_path / "damaged.db"
     filled.ok("backup", str(damaged))
     data = bytearray(damaged.read_bytes())
-    for i in range(4096 + 100, min(len(data), 4096 * 3)):
+    page = int.from_bytes(data[16:18], "big")  # the header's page size: damage pages 2 and 3
+    for i in range(page + 100, min(len(data), page * 3)):
         data[i] = 0xFF
     damaged.write_bytes(bytes(data))
     result = filled("restore", str(damaged), "--yes")

@@ -76,6 +76,37 @@ def test_a_file_that_is_not_a_database_is_refused(crm, tmp_path):
     assert len(result.stderr.splitlines()) == 1
 
 
+@pytest.mark.parametrize("table", ["moz_places (url TEXT)", "contacts (id INTEGER PRIMARY KEY, who TEXT)"])
+def test_another_programs_sqlite_file_is_refused_and_left_alone(crm, tmp_path, table):
+    other = tmp_path / "places.sqlite"
+    conn = sqlite3.connect(other)
+    conn.execute(f"CREATE TABLE {table}")
+    conn.commit()
+    conn.close()
+    before = other.read_bytes()
+    for args in (("contact", "list"), ("contact", "add", "Sara")):
+        result = crm(*args, "--db", str(other))
+        assert result.exit_code == 1 and result.stdout == ""
+        assert result.stderr.count("\n") == 1 and "not a crm database" in result.stderr
+        assert "another program's tables" in result.stderr and "Traceback" not in result.stderr
+    assert other.read_bytes() == before
+    assert not (tmp_path / "places.sqlite-wal").exists() or (tmp_path / "places.sqlite-wal").stat().st_size == 0
+
+
+def test_new_files_get_16k_pages_and_older_files_keep_theirs(crm, tmp_path):
+    new = tmp_path / "new.db"
+    crm.ok("contact", "add", "Sara", "--db", str(new))
+    old = tmp_path / "old.db"
+    conn = sqlite3.connect(old)
+    conn.execute("PRAGMA page_size = 4096")
+    conn.execute("VACUUM")
+    conn.close()
+    crm.ok("contact", "add", "Omar", "--db", str(old))
+    sizes = [sqlite3.connect(p).execute("PRAGMA page_size").fetchone()[0] for p in (new, old)]
+    assert sizes == [16384, 4096]
+    assert crm.ok("contact", "list", "--json", "--db", str(old)).json()[0]["name"] == "Omar"
+
+
 def test_a_failed_write_leaves_nothing(tmp_path):
     conn = db.connect(tmp_path / "x.db")
     with pytest.raises(InvalidInput), db.write(conn, "test"):
