@@ -141,7 +141,8 @@ class Window:
 
 
 def window(bucketer: Bucketer, rng: periods.Range, now: datetime, earliest: str | None) -> Window:
-    """--from/--to as periods; without --from, from the period of `earliest` (the first data row)."""
+    """--from/--to as periods; without --from, from the period of `earliest` (the first data row). Never past
+    the period of today: later periods have not happened (a --to or --from after today ends at today)."""
     from crm_cli.db import utc_iso
 
     days = bucketer.days
@@ -152,15 +153,21 @@ def window(bucketer: Bucketer, rng: periods.Range, now: datetime, earliest: str 
         first = bucketer.of(earliest)
     else:
         first = last
-    return Window(bucketer, min(first, last), max(first, last))
+    return Window(bucketer, min(first, last), last)
 
 
 def last_day(rng: periods.Range, now: datetime) -> date:
-    """The last local day a report covers: the day before --to's exclusive end, else today."""
+    """The last local day a report covers: the day before --to's exclusive end, else (and at the latest)
+    today."""
     from crm_cli.db import utc_iso
 
-    end = rng.end - timedelta(seconds=1) if rng.end else now
-    return LocalDays(now).day(utc_iso(end))
+    return LocalDays(now).day(utc_iso(end_instant(rng, now)))
+
+
+def end_instant(rng: periods.Range, now: datetime) -> datetime:
+    """The last instant a report covers: the end of --to's day, but never after now (a --to in the future
+    covers what has happened so far, like the default range: the current period stays incomplete)."""
+    return min(rng.end - timedelta(seconds=1), now) if rng.end else now
 
 
 def is_complete(bucketer: Bucketer, index: int, end: str) -> bool:

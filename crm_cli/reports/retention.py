@@ -6,7 +6,7 @@ Definitions (README "Reports"):
   purchase ever; --from/--to keep the cohorts whose first purchase falls in the range and ignore
   purchases after --to.
 - retention[k] = share of the cohort that purchased in period cohort+k (k = 0 is always 1.0), for every
-  period up to the end of the range (default: now; the last period may be incomplete).
+  period up to the end of the range (default and at the latest: now; the last period may be incomplete).
 - repeat purchase rate = customers with 2+ purchases / customers (cohorts in the range).
 - churn of period P = share of the customers who purchased in P-1 and did not purchase in P; the
   headline churn_rate is the last COMPLETE period's.
@@ -136,7 +136,7 @@ def retention(conn: sqlite3.Connection, *, now: datetime, period: str = "month",
     rng = rng or periods.Range(None, None)
     bucketer = buckets.Bucketer(period, now)
     start, end_cut = rng.text_bounds()  # purchases after --to are ignored; without it none
-    end = utc_iso(rng.end) if rng.end else utc_iso(now)
+    end = utc_iso(min(rng.end, now)) if rng.end else utc_iso(now)  # periods end by then to be complete
     bounds = {"modifier": bucketer.days.modifier, "start": start, "cut": end_cut}
     cursor = conn.cursor()
     cursor.row_factory = None

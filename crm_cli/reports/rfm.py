@@ -19,7 +19,7 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from operator import neg
 
 from crm_cli import periods, settings
@@ -124,7 +124,7 @@ class Customers:
         self.currency = settings.default_currency(conn)
         clause, params = rng.sql("happened_at")
         days = buckets.LocalDays(now)
-        end = rng.end - timedelta(seconds=1) if rng.end else now
+        end = buckets.end_instant(rng, now)
         reference = days.ordinal(utc_iso(end))
         cursor = conn.cursor()
         cursor.row_factory = None
@@ -391,5 +391,4 @@ def member_lines(conn: sqlite3.Connection, name: str, *, now: datetime, rng: per
 
 def as_of(rng: periods.Range | None, now: datetime) -> date:
     """The day recency is measured to."""
-    end = rng.end - timedelta(seconds=1) if rng and rng.end else now
-    return buckets.LocalDays(now).day(utc_iso(end))
+    return buckets.last_day(rng or periods.Range(None, None), now)

@@ -31,7 +31,16 @@ def _setup(from_: str | None, to: str | None, period: str | None = None):
         periods.check_period(period)
     conn = open_db()
     now = envmod.current().now
-    return conn, now, periods.parse_range(conn, from_, to, now)
+    rng = periods.parse_range(conn, from_, to, now)
+    if rng.start and rng.start > now:  # a --to after today ends at today (reports/buckets.py); a --from cannot
+        from crm_cli.dates import local_now
+        from crm_cli.errors import InvalidInput
+
+        raise InvalidInput(
+            f"--from {from_} is after today ({local_now(now).date().isoformat()}); reports cover what has"
+            " happened: give a --from up to today"
+        )
+    return conn, now, rng
 
 
 def _is_table() -> bool:
