@@ -70,3 +70,8 @@ def test_future_from_is_refused(crm, buyer, db_path, report):
     )
     assert dump(db_path) == before
     assert crm.ok("report", report, "--from", "today").exit_code == 0
+
+
+def test_retention_summary_echoes_from_without_cohorts_in_range(crm, buyer):
+    doc = crm.ok("report", "retention", "--summary", "--json", "--from", "2026-11-01").json()
+    assert (doc["from"], doc["to"], doc["cohorts"]) == ("2026-11-01", "2026-11-22", 0)

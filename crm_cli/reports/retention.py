@@ -191,7 +191,7 @@ def retention(conn: sqlite3.Connection, *, now: datetime, period: str = "month",
     repeat = sum(repeaters.values())
     summary = {
         "period": bucketer.period,
-        "from": bucketer.start(win.first).isoformat() if rows else None,
+        "from": bucketer.start(win.first).isoformat(),
         "to": buckets.last_day(rng, now).isoformat(),
         "cohorts": len(rows),
         "customers": customers,
