@@ -21,6 +21,8 @@ LIST_COLUMNS = [
     Column("status"),
     Column("follow_up_at", "follow-up", kind="datetime"),
 ]
+# --csv and piped: the currency in its own column beside the amount (a terminal shows "50.00 USD" in one cell)
+PLAIN_LIST_COLUMNS = [c for col in LIST_COLUMNS for c in ([col, Column("currency")] if col.key == "amount" else [col])]
 DUE_COLUMNS = [
     Column("type"),
     Column("id", kind="int"),
@@ -137,7 +139,8 @@ def list_(
         until=_parse_when(conn, until),
         limit=limit,
     )
-    output.emit_rows(rows, LIST_COLUMNS, empty="nothing logged")
+    columns = LIST_COLUMNS if output.output_format() == "table" else PLAIN_LIST_COLUMNS
+    output.emit_rows(rows, columns, empty="nothing logged")
 
 
 @app.command("due")

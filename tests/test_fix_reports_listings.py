@@ -1,0 +1,27 @@
+"""Listings piped and --csv carry the currency beside every amount, as --json does."""
+
+from __future__ import annotations
+
+
+def test_log_list_csv_and_piped_have_currency_beside_amount(crm):
+    crm.ok("contact", "add", "A", "--email", "a@x.com")
+    crm.ok("log", "purchase", "1", "p1", "--amount", "50", "--currency", "SAR", "--at", "2026-11-20")
+    crm.ok("log", "purchase", "1", "p2", "--amount", "50", "--currency", "USD", "--at", "2026-11-21")
+    crm.ok("log", "call", "1", "hi", "--at", "2026-11-19")
+    assert crm.ok("log", "list", "--csv").stdout.splitlines() == [
+        "id,happened_at,contact,kind,summary,amount,currency,status,follow_up_at",
+        "2,2026-11-20T21:00:00Z,A,purchase,p2,50,USD,,",
+        "1,2026-11-19T21:00:00Z,A,purchase,p1,50,SAR,,",
+        "3,2026-11-18T21:00:00Z,A,call,hi,,,,",
+    ]
+    assert crm.ok("log", "list").stdout.splitlines() == [
+        "2\t2026-11-20T21:00:00Z\tA\tpurchase\tp2\t50\tUSD\t\t",
+        "1\t2026-11-19T21:00:00Z\tA\tpurchase\tp1\t50\tSAR\t\t",
+        "3\t2026-11-18T21:00:00Z\tA\tcall\thi\t\t\t\t",
+    ]
+    assert [(r["amount"], r["currency"]) for r in crm.ok("log", "list", "--json").json()[:2]] == [
+        (50, "USD"),
+        (50, "SAR"),
+    ]
+    terminal = crm.ok("log", "list", tty=True).stdout
+    assert "50.00 USD" in terminal and "currency" not in terminal
