@@ -11,8 +11,9 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
 from datetime import date, datetime
+from itertools import chain
 
 from crm_cli import env as envmod
 
@@ -199,6 +200,15 @@ def console():
     )
 
 
+def _started(rows: Iterable) -> Iterator:
+    """rows with their first item already taken: whatever a listing's query raises when it starts (an
+    unknown filter term or segment, a bad date) is raised before any output, so stdout stays empty."""
+    rows = iter(rows)
+    for first in rows:
+        return chain((first,), rows)
+    return iter(())
+
+
 def emit_rows(
     rows: Iterable[dict],
     columns: list[Column],
@@ -209,6 +219,7 @@ def emit_rows(
 ) -> None:
     """Render a list of records in the chosen format."""
     fmt = output_format()
+    rows = _started(rows)
     out = _stdout()
     if fmt == "json":
         _write_json_array(out, rows)
@@ -337,12 +348,12 @@ def tsv_cells_sql(values: list[str], plain: Collection[str] = ()) -> str:
 
 def emit_lines(lines: Iterable[str]) -> None:
     """Lines already in the piped format, each ending in a newline (see tsv_cells_sql)."""
-    _stdout().writelines(lines)
+    _stdout().writelines(_started(lines))
 
 
 def emit_cells(rows: Iterable[Iterable], width: int) -> None:
     """Rows already reduced to the shown cells, in column order, in the piped format (write_tsv)."""
-    write_tsv(_stdout(), rows, width)
+    write_tsv(_stdout(), _started(rows), width)
 
 
 def emit_doc(doc, render: Callable[[object], None] | None = None) -> None:
