@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -170,18 +171,143 @@ def decode(data: bytes, forced: str | None = None) -> tuple[str, str, bool]:
             return data.decode(name), name, True
         except UnicodeDecodeError:
             pass
+    return _guess_single_byte(data)
+
+
+# Weighing guesses. On a short file charset-normalizer has too little to go on and reads three Arabic
+# words in Windows-1256 as cp932 or mac_latin2. So the detector's guess is one candidate among cp1256
+# (Arabic Excel) and cp1252 (Western Excel, a superset of Latin-1's printable range), and the one whose
+# text is most plausible wins: each run of letters holding a non-ASCII byte must read as one script
+# (Arabic letters, or Latin with its accents, ...), without box-drawing / math symbols or control
+# characters, and without an accented capital inside a lower-case word (cp1252 reading cp1256 gives
+# "ÚáÌ"). Ties go to cp1256 when its reading holds Arabic letters, else to cp1252, then to the detector.
+_HIGH_LINES = re.compile(rb"[^\n]*[\x80-\xff][^\n]*")
+_WORDS = re.compile(r"[A-Za-z]*[^\x00-\x7f]+(?:[A-Za-z]+[^\x00-\x7f]+)*[A-Za-z]*")
+_SCRIPTS = {"CJK": "CJK", "HIRAGANA": "CJK", "KATAKANA": "CJK"}
+_KNOWN_SCRIPTS = frozenset(
+    [
+        "LATIN",
+        "ARABIC",
+        "CYRILLIC",
+        "GREEK",
+        "HEBREW",
+        "THAI",
+        "ARMENIAN",
+        "GEORGIAN",
+        "HANGUL",
+        "DEVANAGARI",
+        "HALFWIDTH",
+        "FULLWIDTH",
+    ]
+)
+_SAMPLE = 1 << 16  # bytes of lines holding non-ASCII bytes weighed per candidate
+
+
+def _guess_single_byte(data: bytes) -> tuple[str, str, bool]:
+    sample = _high_sample(data)
+    arabic_bad, has_arabic = _implausible(sample, "cp1256")
+    if arabic_bad == 0 and has_arabic:
+        # Every non-ASCII word reads as clean Arabic: nothing can beat cp1256, skip the detector.
+        try:
+            return data.decode("cp1256"), "cp1256", True
+        except UnicodeDecodeError:  # pragma: no cover - cp1256 maps every byte
+            pass
     from charset_normalizer import from_bytes
 
     best = from_bytes(data[: 1 << 20]).best()
-    if best is None or best.encoding is None:
+    guess = best.encoding if best is not None and best.encoding else None
+    order = ["cp1256", "cp1252"] if has_arabic else ["cp1252", "cp1256"]
+    if guess is not None and _codec(guess) not in {_codec(n) for n in order}:
+        order.append(guess)
+    scored = []
+    for rank, name in enumerate(order):
+        bad = arabic_bad if name == "cp1256" else _implausible(sample, name)[0]
+        if bad is not None:
+            scored.append((bad, rank, name))
+    for bad, _rank, name in sorted(scored):
+        if guess is None and bad:
+            break  # the detector saw no text at all (binary) and no candidate reads cleanly either
+        try:
+            return data.decode(name), name, True
+        except UnicodeDecodeError:
+            continue
+    if guess is None:
         raise InvalidInput("cannot tell the file's text encoding; give it with --encoding (e.g. cp1256, latin-1)")
-    name = best.encoding
+    raise InvalidInput(f"the file looks like {guess} but does not decode as it; give the encoding with --encoding")
+
+
+def _codec(name: str) -> str:
+    import codecs
+
     try:
-        return data.decode(name), name, True
-    except UnicodeDecodeError:
-        raise InvalidInput(
-            f"the file looks like {name} but does not decode as it; give the encoding with --encoding"
-        ) from None
+        return codecs.lookup(name).name
+    except LookupError:
+        return name
+
+
+def _high_sample(data: bytes) -> bytes:
+    """The first lines holding a non-ASCII byte, up to _SAMPLE bytes: all the text a guess can differ on."""
+    parts, size = [], 0
+    for match in _HIGH_LINES.finditer(data):
+        parts.append(match.group())
+        size += len(match.group())
+        if size >= _SAMPLE:
+            break
+    return b"\n".join(parts)
+
+
+def _implausible(sample: bytes, encoding: str) -> tuple[int | None, bool]:
+    """(non-ASCII characters in words that do not read as text, does any word hold Arabic letters);
+    None when the sample does not decode (a multi-byte character cut at the sample's end is let pass)."""
+    import unicodedata
+
+    try:
+        text = sample.decode(encoding)
+    except UnicodeDecodeError as exc:
+        if exc.start < len(sample) - 4:
+            return None, False
+        text = sample[: exc.start].decode(encoding, errors="replace")
+    except LookupError:
+        return None, False
+    from collections import Counter
+
+    bad, arabic = 0, False
+    for run, count in Counter(_WORDS.findall(text)).items():
+        # split at punctuation and spaces (NBSP, quotes, the Arabic comma): each piece is one word
+        piece: list[str] = []
+        for ch in run + " ":
+            if unicodedata.category(ch)[0] in "PZ":
+                if piece:
+                    word_bad, word_arabic = _word_bad(piece)
+                    arabic = arabic or word_arabic
+                    if word_bad:
+                        bad += count * sum(1 for c in piece if c >= "\x80")
+                    piece = []
+            else:
+                piece.append(ch)
+    return bad, arabic
+
+
+def _word_bad(word: list[str]) -> tuple[bool, bool]:
+    import unicodedata
+
+    scripts = set()
+    previous_lower = False
+    for ch in word:
+        category = unicodedata.category(ch)
+        if category in ("Cc", "Co", "Cs", "Cn") or ch == "\ufffd":
+            return True, False
+        if category in ("So", "Sm", "Sk") and ch > "\xff":
+            return True, False
+        if category[0] in "LM":
+            first = unicodedata.name(ch, "").split(" ", 1)[0]
+            script = _SCRIPTS.get(first, first if first in _KNOWN_SCRIPTS else None)
+            if script is not None:
+                scripts.add(script)
+            if previous_lower and ch.isupper() and ch > "\x7f":
+                return True, False
+            previous_lower = ch.islower()
+    return len(scripts) > 1, scripts == {"ARABIC"}
 
 
 def _strip_bom(text: str) -> str:
