@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import date, datetime
 
 from crm_cli import settings
 from crm_cli.db import utc_iso
@@ -52,6 +52,50 @@ def search_text(name: str, email: str | None, company: str | None, notes: str | 
     text = normalize(" ".join(x for x in (name, email, company, notes) if x))
     extra = [w[2:] for w in text.split() if w.startswith("ال") and len(w) > 3]
     return " ".join([text, *extra])
+
+
+def parse_birthday(raw: str | None, now: datetime, order: str) -> str | None:
+    """A birthday as stored: ISO YYYY-MM-DD, or --MM-DD when the year is not known (vCard's form); None
+    for blank. Reads 1990-03-15, 19900315, 15/03/1990 in the configured date order (dates.parse_date),
+    a month name with a year (15 March 1990), Arabic digits; anything else, an impossible day, a year
+    before 1900 (Hijri) or a day after today is InvalidInput."""
+    from crm_cli.text import ascii_digits, strip_invisible
+
+    text = ascii_digits(strip_invisible(raw or "")).strip()
+    if not text:
+        return None
+    m = re.fullmatch(r"--(\d{2})-?(\d{2})", text)
+    if m:
+        try:
+            date(2000, int(m[1]), int(m[2]))  # a leap year: --02-29 is a birthday
+        except ValueError:
+            raise InvalidInput(f"invalid birthday {raw!r}: no such day; write --MM-DD, e.g. --03-15") from None
+        return f"--{m[1]}-{m[2]}"
+    from crm_cli.dates import local_now, parse_date
+
+    m = re.fullmatch(r"(\d{4})-?(\d{2})-?(\d{2})(?:[T ].*)?", text)
+    if m:
+        text = f"{m[1]}-{m[2]}-{m[3]}"
+    elif not (
+        re.fullmatch(r"\d{1,2}[/.-]\d{1,2}[/.-]\d{4}", text)
+        or re.search(r"[^\W\d_]{3}.*\d{4}|\d{4}.*[^\W\d_]{3}", text)  # 15 March 1990
+    ):
+        raise InvalidInput(f"invalid birthday {raw!r}; {_birthday_hint(order)}")
+    try:
+        day = parse_date(text, now, order)
+    except InvalidInput as exc:
+        if exc.message.startswith("cannot read"):
+            raise InvalidInput(f"invalid birthday {raw!r}; {_birthday_hint(order)}") from None
+        message = exc.message.replace("date '", "birthday '", 1)
+        raise InvalidInput(message if ";" in message else f"{message}; {_birthday_hint(order)}") from None
+    if day > local_now(now).date():
+        raise InvalidInput(f"invalid birthday {raw!r}: {day.isoformat()} is after today")
+    return day.isoformat()
+
+
+def _birthday_hint(order: str) -> str:
+    example = "15/03/1990" if order == "dmy" else "03/15/1990"
+    return f"write 1990-03-15, {example}, or --03-15 when the year is not known"
 
 
 def parse_every(raw: str | None) -> int | None:
@@ -201,6 +245,8 @@ def add(
     if unknown:
         raise InvalidInput(f"unknown contact field {sorted(unknown)[0]!r}")
     values = {k: clean(v) for k, v in text.items()}
+    if values.get("birthday"):
+        values["birthday"] = parse_birthday(values["birthday"], now, settings.date_order(conn))
     every_days = parse_every(every) or None
     stamp = utc_iso(now)
     email_norm = email_key(email) if email else None
@@ -275,6 +321,8 @@ def update(
             if not value:
                 raise InvalidInput("a contact's name cannot be empty")
             sets["name"] = value
+        elif key == "birthday":
+            sets[key] = parse_birthday(value, now, settings.date_order(conn))
         elif key in TEXT_FIELDS:
             sets[key] = clean(value)
         elif key == "status":

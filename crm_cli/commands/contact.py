@@ -40,7 +40,9 @@ Address = _text_option("address", "Postal address.")
 Source = _text_option("source", "Where the contact came from (instagram, referral …).")
 Status = _text_option("status", "lead, prospect, customer or inactive.")
 Notes = _text_option("notes", "Free notes.")
-Birthday = _text_option("birthday", "Birthday (free text, e.g. 1990-03-15 or --03-15).")
+Birthday = _text_option(
+    "birthday", "Birthday: 1990-03-15, 15/03/1990 (in date_order), or --03-15 without a year; stored ISO."
+)
 Every = _text_option("every", "Stay-in-touch cadence, e.g. 14d, 2w, 1m (none to clear).")
 Tags = Annotated[list[str] | None, typer.Option("--tag", "-t", help="Tag (repeatable).")]
 Fields = Annotated[list[str] | None, typer.Option("--field", "-f", help="Custom field key=value (repeatable).")]

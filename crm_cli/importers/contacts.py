@@ -305,23 +305,12 @@ def parse_status(raw: str, column: str) -> str:
 
 
 def birthday(raw: str, now: datetime, order: str) -> str | None:
+    """contacts.parse_birthday() (ISO, or --MM-DD without a year; InvalidInput for anything else), with
+    the empty dates some address books write (0/0/00) read as no birthday."""
     text = raw.strip()
     if not text or text in ("0/0/00", "1/0/00", "0000-00-00"):
         return None
-    m = re.fullmatch(r"--(\d{2})-?(\d{2})", text)
-    if m:
-        return f"--{m[1]}-{m[2]}"
-    m = re.fullmatch(r"(\d{4})-?(\d{2})-?(\d{2})(?:[T ].*)?", ascii_digits(text))
-    if m:
-        return f"{m[1]}-{m[2]}-{m[3]}"
-    if re.fullmatch(r"\d{1,2}[/.]\d{1,2}[/.]\d{4}", ascii_digits(text)):
-        from crm_cli.dates import parse_date
-
-        try:
-            return parse_date(text, now, order).isoformat()
-        except InvalidInput:
-            return text
-    return text
+    return core.parse_birthday(text, now, order)
 
 
 def _check_size(raw, column: str, limit: int) -> None:
@@ -564,7 +553,10 @@ class ContactImporter:
         phones.sort(key=lambda p: p[0])
         email_list = [(raw, None, col) for _, raw, col in emails] + [(raw, None, col) for raw, col in other_emails]
         phone_list = [(raw, None, col) for _, raw, col in phones] + [(raw, None, col) for raw, col in other_phones]
-        return self._build(record, name, texts, email_list, phone_list, tags, custom, scalars)
+        column = "birthday"
+        if "birthday" in texts:  # the first filled birthday column is the one read
+            column = next((h for h, t, *_ in self._columns if t == "birthday" and get(h) not in (None, "")), column)
+        return self._build(record, name, texts, email_list, phone_list, tags, custom, scalars, column)
 
     def _columns_of(self, mapping: Mapping) -> list[tuple[str, str, str, int, str]]:
         """The mapping's columns as (header, target, kind, rank, group), dropped ones left out, computed
@@ -701,7 +693,10 @@ class ContactImporter:
         cleaned = self._clean_cache
         for key, text in texts:
             if key == "birthday":
-                values["birthday"] = birthday(text, self.now, self.order)
+                try:
+                    values["birthday"] = birthday(text, self.now, self.order)
+                except InvalidInput as exc:
+                    raise RowError(next(h for _, h, _, t, _ in plan if t == "birthday"), exc.message) from None
             elif key == "notes":
                 values[key] = clean(text)
             else:
@@ -770,12 +765,12 @@ class ContactImporter:
         tags = [(t, "CATEGORIES") for t in v.get("tags", [])]
         return self._build(record, v.get("name") or "", texts, emails, phones, tags, custom, scalars)
 
-    def _build(self, record, name, texts, emails, phones, tags, custom, scalars) -> Candidate:
+    def _build(self, record, name, texts, emails, phones, tags, custom, scalars, birthday_column="BDAY") -> Candidate:
         c = Candidate(line=record.line, name=clean(name) or "", record=record)
         cleaned = self._clean_cache
         for key, raw in texts.items():
             if key == "birthday":
-                c.values["birthday"] = birthday(str(raw), self.now, self.order)
+                c.values["birthday"] = self._birthday(str(raw), birthday_column)
             elif key == "notes":
                 c.values[key] = clean(str(raw))
             else:
@@ -811,6 +806,12 @@ class ContactImporter:
         for key, (raw, column) in scalars.items():
             self._scalar(c, key, raw, column)
         return self._named(c)
+
+    def _birthday(self, raw: str, column: str) -> str | None:
+        try:
+            return birthday(raw, self.now, self.order)
+        except InvalidInput as exc:
+            raise RowError(column, exc.message) from None
 
     def _phone_region(self, text: str, country: str | None) -> str | None:
         """Where a phone typed without + is read: the default region, else the row's own country."""
