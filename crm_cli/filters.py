@@ -45,19 +45,22 @@ HAS = {
 
 _TERM = r"(?P<neg>-)?(?P<key>[a-z][a-z-]*)(?P<op>:|>=|<=|>|<|=)(?P<value>.*)"  # compiled on first use
 _term_re: re.Pattern | None = None
+# Keys whose values may hold spaces: in an argument without quotes, plain words after one continue it.
+SPACED = ("tag", "city", "company", "country", "source", "created", "updated", "last-contact", "last-purchase")
 _SHELL_SPECIAL = frozenset("'\"\\")  # what shlex.split treats specially besides whitespace
 
 
 class Term:
     """One `key:value` / `key>value` term (plain classes here: dataclasses cost start-up time)."""
 
-    __slots__ = ("key", "op", "value", "negated")
+    __slots__ = ("key", "op", "value", "negated", "spill")
 
-    def __init__(self, key: str, op: str, value: str, negated: bool = False) -> None:
+    def __init__(self, key: str, op: str, value: str, negated: bool = False, spill: list[str] | None = None) -> None:
         self.key = key
         self.op = op
         self.value = value
         self.negated = negated
+        self.spill = [] if spill is None else spill  # unquoted words that continued the value (see parse)
 
     def __str__(self) -> str:
         return f"{'-' if self.negated else ''}{self.key}{self.op}{self.value}"
@@ -103,31 +106,63 @@ def known_terms() -> str:
 
 
 def parse(expression: str | list[str] | None) -> Filter:
-    """Text -> Filter. Raises InvalidInput naming the first bad term."""
+    """Text -> Filter. Raises InvalidInput naming the first bad term.
+
+    A list is the arguments as the shell split them; a string is one argument. Each argument is read
+    like a command line of its own, so `'tag:vip city:Riyadh'` equals `tag:vip city:Riyadh` and
+    `'city:"New York"'` equals `"city:New York"`. Two conveniences: an argument with spaces and no term
+    in it stays one phrase (list only: `"free words"`), and in an argument without quotes a value of a
+    SPACED key runs on over the plain words after it (`"city:New York"`, `'city:New York tag:vip'`);
+    to_sql() gives back to the free words what matches no stored value (`'city:Riyadh sara'`)."""
     global _term_re
     if expression is None:
         return Filter()
-    if isinstance(expression, list | tuple) and not any(_SHELL_SPECIAL.intersection(p) for p in expression):
-        # Arguments the shell already split, without quotes or backslashes: each non-empty one is a
-        # token (what _requote + shlex.split give back: a part with spaces stays one phrase).
-        tokens = [part for part in expression if part]
+    phrases = not isinstance(expression, str)
+    parts = [expression] if isinstance(expression, str) else list(expression)
+    result = Filter()
+    if _term_re is None:
+        _term_re = re.compile(_TERM, re.S)
+    for part in parts:
+        if part:
+            _parse_part(part, phrases, result)
+    return result
+
+
+def _is_term(token: str) -> bool:
+    m = _term_re.fullmatch(token)
+    return bool(m) and (m["key"] in EQUALITY or m["key"] in COMPARISON)
+
+
+def _parse_part(part: str, phrases: bool, result: Filter) -> None:
+    quoted = bool(_SHELL_SPECIAL.intersection(part))
+    if not quoted and not re.search(r"\s", part):
+        tokens = [part]
     else:
         import shlex
 
-        if isinstance(expression, list | tuple):
-            expression = " ".join(_requote(part) for part in expression)
         try:
-            tokens = shlex.split(expression)
+            tokens = shlex.split(part)
         except ValueError as exc:
-            raise InvalidInput(f"cannot read filter {expression!r}: {exc}") from None
-    result = Filter()
-    if tokens and _term_re is None:
-        _term_re = re.compile(_TERM, re.S)
-    for token in tokens:
+            raise InvalidInput(f"cannot read filter {part!r}: {exc}") from None
+        if phrases and not quoted and not any(_is_term(t) for t in tokens):
+            tokens = [part]  # "free words", "met at": one phrase, as the user grouped it
+    spill_ok = not quoted and len(tokens) > 1
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        i += 1
         m = _term_re.fullmatch(token)
         if m and (m["key"] in EQUALITY or m["key"] in COMPARISON):
-            term = Term(m["key"], m["op"], m["value"].strip(), bool(m["neg"]))
+            spill: list[str] = []
+            if spill_ok and m["key"] in SPACED:
+                while i < len(tokens) and not _is_term(tokens[i]) and not tokens[i].startswith("-"):
+                    spill.append(tokens[i])
+                    i += 1
+            value = " ".join([m["value"], *spill]).strip()
+            term = Term(m["key"], m["op"], value, bool(m["neg"]))
+            term.spill = spill
             _check(term)
+            _check_no_term_inside(term, token)
             result.terms.append(term)
         elif m and m["op"] == ":" and not token.startswith(("http:", "https:", "mailto:")):
             raise InvalidInput(f"unknown filter term {token!r}; known terms: {known_terms()}")
@@ -139,14 +174,16 @@ def parse(expression: str | list[str] | None) -> Filter:
             result.negated_words.append(token[1:])
         elif token.strip():
             result.words.append(token)
-    return result
 
 
-def _requote(part: str) -> str:
-    import shlex
-
-    # Arguments arrive already split by the shell: keep each one a single token.
-    return shlex.quote(part) if re.search(r"\s", part) else part
+def _check_no_term_inside(term: Term, token: str) -> None:
+    """`tag:"vip city:Riyadh"` would look for a tag with a term in it and match nothing: refuse it."""
+    words = term.value.split()
+    if len(words) > 1 and any(_is_term(w) for w in words):
+        raise InvalidInput(
+            f"filter term {token!r} has another term inside its value; write the terms apart "
+            f'(tag:vip city:Riyadh) and quote only a value with spaces (city:"New York")'
+        )
 
 
 def _check(term: Term) -> None:
@@ -215,12 +252,16 @@ def to_sql(flt: Filter | str | None, ctx: Context) -> tuple[str, list]:
     has_kind = any(t.key == "kind" for t in _expanded_terms(flt, ctx))
     if not has_kind:
         clauses.append(f"{ctx.alias}.kind = 'person'")
+    spilled: list[str] = []
     for term in flt.terms:
+        if term.spill:
+            term, back = _resolve_spill(term, ctx)
+            spilled += back
         sql, args = _term_sql(term, ctx)
         if sql:
             clauses.append(f"NOT ({sql})" if term.negated else f"({sql})")
             params += args
-    for words, negated in ((flt.words, False), (flt.negated_words, True)):
+    for words, negated in ((flt.words + spilled, False), (flt.negated_words, True)):
         for word in words:
             query = fts_query(word)
             if not query:
@@ -229,6 +270,52 @@ def to_sql(flt: Filter | str | None, ctx: Context) -> tuple[str, list]:
             clauses.append(f"NOT ({sql})" if negated else sql)
             params.append(query)
     return (" AND ".join(clauses) or "1"), params
+
+
+def _resolve_spill(term: Term, ctx: Context) -> tuple[Term, list[str]]:
+    """`city:Riyadh sara` in one argument: the longest value that means something (a stored city, a
+    date) keeps the words it needs; the words after it go back to the free words. A name that matches
+    no stored value reads as the shell would split it (`city:Jeddah sara`: Jeddah and the word sara); a
+    time no shorter value of which parses raises the error of the whole value."""
+    base = term.value.split()[: len(term.value.split()) - len(term.spill)]
+    for keep in range(len(term.spill), -1, -1):
+        candidate = Term(term.key, term.op, " ".join(base + term.spill[:keep]), term.negated)
+        if not candidate.value:
+            break
+        try:
+            if term.key in ("tag", "city", "company", "country", "source"):
+                last = _values(candidate.value.rsplit(",", 1)[-1])
+                ok = keep == 0 or not last or bool(_stored_values(term.key, last, ctx))
+            else:
+                _age_or_date(candidate, ctx)
+                ok = True
+        except InvalidInput:
+            ok = False
+        if ok:
+            return candidate, term.spill[keep:]
+    return Term(term.key, term.op, term.value, term.negated), []
+
+
+def _stored_values(key: str, wanted: list[str], ctx: Context) -> list[str]:
+    """The stored spellings of a tag/city/company/country/source that match the normalised values."""
+    if key in ("tag", "source"):  # stored normalised
+        table = "tags" if key == "tag" else "contacts"
+        if key == "tag":
+            wanted = [v.replace(" ", "-") for v in wanted]
+        return [
+            row[0]
+            for row in ctx.conn.execute(
+                f"SELECT DISTINCT {key} FROM {table} WHERE {key} IN ({','.join('?' * len(wanted))})", wanted
+            )
+        ]
+    # Normalise the distinct stored spellings once (a few hundred cities), then match the raw
+    # values: calling crm_norm() on every row made city:Riyadh 7x slower than its SQL.
+    wanted_set = set(wanted)
+    return [
+        row[0]
+        for row in ctx.conn.execute(f"SELECT DISTINCT {key} FROM contacts WHERE {key} IS NOT NULL")
+        if normalize(row[0]) in wanted_set
+    ]
 
 
 def _expanded_terms(flt: Filter, ctx: Context) -> list[Term]:
@@ -281,7 +368,7 @@ def _term_sql(term: Term, ctx: Context) -> tuple[str, list]:
     a = ctx.alias
     key, value = term.key, term.value
     if key == "tag":
-        values = _values(value)
+        values = [v.replace(" ", "-") for v in _values(value)]  # as contacts._tag stores "new customer"
         marks = ",".join("?" * len(values))
         return f"EXISTS (SELECT 1 FROM tags t WHERE t.contact_id = {a}.id AND t.tag IN ({marks}))", values
     if key == "status":
@@ -291,14 +378,7 @@ def _term_sql(term: Term, ctx: Context) -> tuple[str, list]:
         values = _values(value)
         return f"{a}.source IN ({','.join('?' * len(values))})", values
     if key in ("city", "company", "country"):
-        # Normalise the distinct stored spellings once (a few hundred cities), then match the raw
-        # values: calling crm_norm() on every row made city:Riyadh 7x slower than its SQL.
-        wanted = set(_values(value))
-        raw = [
-            row[0]
-            for row in ctx.conn.execute(f"SELECT DISTINCT {key} FROM contacts WHERE {key} IS NOT NULL")
-            if normalize(row[0]) in wanted
-        ]
+        raw = _stored_values(key, _values(value), ctx)
         if not raw:
             return "0", []
         return f"{a}.{key} IN ({','.join('?' * len(raw))})", raw
