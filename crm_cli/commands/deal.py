@@ -28,6 +28,23 @@ LIST_COLUMNS = [
     Column("owner"),
     Column("last_activity_at", "last activity", kind="datetime"),
 ]
+# --csv and piped: every field of a --json row, the terminal's columns first with the currency beside the value
+PLAIN_LIST_COLUMNS = [
+    c for col in LIST_COLUMNS for c in ([col, Column("currency")] if col.key == "value" else [col])
+] + [
+    Column(key)
+    for key in (
+        "contact_id",
+        "status",
+        "probability_override",
+        "lost_reason",
+        "closed_at",
+        "stage_changed_at",
+        "days_in_stage",
+        "created_at",
+        "updated_at",
+    )
+]
 STAGE_COLUMNS = [
     Column("position", "#", kind="int"),
     Column("name", "stage"),
@@ -156,7 +173,8 @@ def list_(
         contact_filter=filter_,
         limit=limit,
     )
-    output.emit_rows(deals.list_deals(conn, flt, _now()), LIST_COLUMNS, empty="no deals match")
+    columns = LIST_COLUMNS if output.output_format() == "table" else PLAIN_LIST_COLUMNS
+    output.emit_rows(deals.list_deals(conn, flt, _now()), columns, empty="no deals match")
 
 
 @app.command("show")
