@@ -191,6 +191,37 @@ def _sweep(conn: sqlite3.Connection, needles: list[str], contact_id: int) -> set
     return touched_contacts
 
 
+def _rederive_images(conn: sqlite3.Connection, contact_id: str) -> None:
+    """Rebuild name_key and search_text in the history images of other contacts that the sweep redacted.
+
+    search_text holds more than the values it is made of (the Arabic words without their article:
+    الحداد -> حداد), so replacing the quoted name inside it leaves fragments; derive it again from the
+    scrubbed name, e-mail, company and notes instead."""
+    rows = conn.execute(
+        "SELECT id, before, after FROM change_rows WHERE tbl = 'contacts' AND row_id <> ? "
+        "AND (instr(before, ?) > 0 OR instr(after, ?) > 0)",
+        (contact_id, REDACTED, REDACTED),
+    ).fetchall()
+    for row_id, *images in rows:
+        for column, image in zip(("before", "after"), images, strict=True):
+            if not image or REDACTED not in image:
+                continue
+            record = json.loads(image)
+            derived = {}
+            if record.get("search_text"):
+                derived["$.search_text"] = contacts.search_text(
+                    record.get("name") or "", record.get("email"), record.get("company"), record.get("notes")
+                )
+            if record.get("name_key") and record.get("name"):
+                derived["$.name_key"] = normalize(record["name"])
+            if derived:
+                paths = ", ".join("?, ?" for _ in derived)
+                conn.execute(
+                    f"UPDATE change_rows SET {column} = json_set({column}, {paths}) WHERE id = ?",
+                    [*(x for pair in derived.items() for x in pair), row_id],
+                )
+
+
 def _mentions(text: str | None, needles: list[str], words: list[str]) -> bool:
     if not text:
         return False
@@ -239,6 +270,7 @@ def forget(conn: sqlite3.Connection, contact_id: int, *, change_id: int, now: da
     # 2. Quotes of them elsewhere (other contacts' notes, other log entries, settings, sent_once …).
     for other in _sweep(conn, needles, contact_id):
         contacts._refresh_search(conn, other)
+    _rederive_images(conn, cid)
 
     # 3. History: erase the images of their rows; redact commands that name them.
     children = ",".join(f"'{t}'" for t in CONTACT_CHILDREN)
