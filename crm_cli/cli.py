@@ -16,7 +16,7 @@ import typer
 
 from crm_cli import __version__
 from crm_cli import env as envmod
-from crm_cli.errors import CrmError
+from crm_cli.errors import CrmError, InvalidInput
 
 app = typer.Typer(
     name="crm",
@@ -59,7 +59,9 @@ def root(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
     ] = False,
 ) -> None:
-    if db:
+    if db is not None:
+        if not db.strip():
+            raise InvalidInput("--db is empty; give a database file, or leave --db out for the default")
         envmod.current().db = db
     if ctx.invoked_subcommand is None:
         # `crm` alone shows the dashboard (report summary) when it is available.
@@ -189,6 +191,37 @@ def _fail(message: str, code: str, exit_code: int, args: list[str]) -> int:
     return exit_code
 
 
+def _known_failure(exc: Exception, args: list[str]) -> tuple[str, str, int] | None:
+    """(message, code, exit code) for failures that come from outside crm's own checks: the database
+    busy or read-only, the disk full, a number too large for SQLite or a date. None: unexpected."""
+    text = str(exc)
+    if type(exc).__module__ == "sqlite3":
+        where = envmod.current().db_path()
+        if "locked" in text or "busy" in text:
+            return (
+                f"the database {where} is busy: another program kept it locked for "
+                f"{_busy_seconds()} s; try again when it has finished (nothing was changed)",
+                "busy",
+                1,
+            )
+        if "readonly" in text:
+            message = f"cannot write to {where}: the file or its folder is read-only; check their permissions"
+            return message, "read_only", 1
+        if "disk is full" in text or "disk I/O" in text:
+            return f"cannot write to {where}: {text}; free some space and try again (nothing was changed)", "disk", 1
+    if isinstance(exc, OverflowError) or "too large to convert" in text or text == "datatype mismatch":
+        numbers = [a for a in args if a.lstrip("-+").isdigit()]
+        shown = f" ({max(numbers, key=len)})" if numbers else ""
+        return f"a number is out of range{shown}; use a smaller value", "invalid_input", 2
+    return None
+
+
+def _busy_seconds() -> int:
+    from crm_cli.db import BUSY_TIMEOUT_MS
+
+    return BUSY_TIMEOUT_MS // 1000
+
+
 def run(args: list[str] | None = None, **environment) -> int:
     """Run one command; return its exit code. Used by main() and by the tests, which may override
     parts of the Environment (e.g. stdout_isatty=True to see the terminal rendering)."""
@@ -236,6 +269,9 @@ def run(args: list[str] | None = None, **environment) -> int:
     except Exception as exc:  # the last resort: one line, never a traceback for the user
         if os.environ.get("CRM_DEBUG"):
             raise
+        known = _known_failure(exc, args)
+        if known is not None:
+            return _fail(*known, args)
         return _fail(
             f"unexpected error: {type(exc).__name__}: {exc} (run with CRM_DEBUG=1 for details)",
             "unexpected",

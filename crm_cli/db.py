@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from datetime import UTC
 from pathlib import Path
 
-from crm_cli.errors import CrmError
+from crm_cli.errors import CrmError, InvalidInput
 from crm_cli.text import normalize
 
 BUSY_TIMEOUT_MS = 30_000
@@ -410,6 +410,9 @@ def _create_private_file(path: Path) -> None:
 def connect(path: Path | str, *, migrate: bool = True) -> sqlite3.Connection:
     """Open (creating if needed) the database at path, migrated to this version's schema."""
     path = Path(path)
+    if str(path) != ":memory:" and path.exists() and not path.is_file():
+        what = "a folder" if path.is_dir() else "not a regular file"
+        raise InvalidInput(f"{path} is {what}, not a database file; check --db / CRM_DB")
     new = str(path) != ":memory:" and not path.exists()
     if new:
         try:
@@ -429,6 +432,12 @@ def connect(path: Path | str, *, migrate: bool = True) -> sqlite3.Connection:
             conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.create_function("crm_norm", 1, normalize, deterministic=True)
+    except sqlite3.OperationalError as exc:
+        if "readonly" in str(exc):
+            raise CrmError(f"cannot write to {path}: the file or its folder is read-only; check permissions") from exc
+        if "unable to open" in str(exc):
+            raise CrmError(f"cannot open {path} ({exc}); check the path and its permissions") from exc
+        raise CrmError(f"{path} is not a crm database ({exc}); check --db / CRM_DB") from exc
     except sqlite3.DatabaseError as exc:
         raise CrmError(f"{path} is not a crm database ({exc}); check --db / CRM_DB") from exc
     if migrate:

@@ -15,7 +15,14 @@ def _now_from_env() -> datetime:
     # CRM_NOW pins the clock (ISO-8601) for tests and reproducible demos.
     pinned = os.environ.get("CRM_NOW")
     if pinned:
-        value = datetime.fromisoformat(pinned.replace("Z", "+00:00"))
+        try:
+            value = datetime.fromisoformat(pinned.replace("Z", "+00:00"))
+        except ValueError:
+            from crm_cli.errors import InvalidInput
+
+            raise InvalidInput(
+                f"CRM_NOW={pinned!r} is not a date and time such as 2026-11-22T09:00:00Z; fix it or unset it"
+            ) from None
         if value.tzinfo is None:
             value = value.astimezone()  # naive means local wall-clock time
         return value.astimezone(UTC)
