@@ -33,6 +33,10 @@ FIELDS = (
     "tags",
 )
 TEXT_FIELDS = ("company", "title", "address", "city", "country", "notes", "birthday")
+# Longest value a contact may hold, in characters. Longer is a broken file or a paste gone wrong, not a
+# contact: the importer refuses such a cell, so add and edit refuse it too (crm re-imports its own export).
+MAX_VALUE = 500  # a name, e-mail, phone, company, title, address, city, country, tag, status, source …
+MAX_TEXT = 65_536  # notes and custom fields (64 Ki)
 _FIELD_KEY = r"[A-Za-z_\u0600-\u06ff][\w\u0600-\u06ff .-]{0,62}"  # compiled on first use (start-up)
 
 SELECT = """
@@ -52,6 +56,20 @@ def search_text(name: str, email: str | None, company: str | None, notes: str | 
     text = normalize(" ".join(x for x in (name, email, company, notes) if x))
     extra = [w[2:] for w in text.split() if w.startswith("ال") and len(w) > 3]
     return " ".join([text, *extra])
+
+
+def too_long(size: int, limit: int) -> str:
+    return f"a value of {size:,} characters, more than the {limit:,} allowed"
+
+
+def check_size(field: str, value: str | None, limit: int = MAX_VALUE) -> None:
+    """InvalidInput naming `field` when value is longer than `limit` characters (MAX_VALUE, MAX_TEXT)."""
+    if value is not None and len(value) > limit:
+        raise InvalidInput(f"{field}: {too_long(len(value), limit)}; shorten it")
+
+
+def _limit(key: str) -> int:
+    return MAX_TEXT if key == "notes" else MAX_VALUE
 
 
 def parse_birthday(raw: str | None, now: datetime, order: str) -> str | None:
@@ -241,10 +259,18 @@ def add(
     name = clean(name)
     if not name:
         raise InvalidInput('a contact needs a name; e.g. crm contact add "Sara Haddad"')
+    check_size("name", name)
     unknown = set(text) - set(TEXT_FIELDS)
     if unknown:
         raise InvalidInput(f"unknown contact field {sorted(unknown)[0]!r}")
     values = {k: clean(v) for k, v in text.items()}
+    tags = list(tags)
+    for key, value in values.items():
+        check_size(key, value, _limit(key))
+    for key, value in (("email", email), ("phone", phone), ("source", source), *(("tag", t) for t in tags)):
+        check_size(key, value)
+    for key, value in (fields or {}).items():
+        check_size(f"field {key}", value, MAX_TEXT)
     if values.get("birthday"):
         values["birthday"] = parse_birthday(values["birthday"], now, settings.date_order(conn))
     every_days = parse_every(every) or None
@@ -315,6 +341,14 @@ def update(
         raise NotFound(f"no contact with id {contact_id}")
     changed: list[str] = []
     sets: dict[str, object] = {}
+    add_tags = list(add_tags)
+    for key, value in (changes or {}).items():
+        if isinstance(value, str):
+            check_size(key, clean(value) if key == "name" or key in TEXT_FIELDS else value, _limit(key))
+    for tag in add_tags:
+        check_size("tag", tag)
+    for key, value in (fields or {}).items():
+        check_size(f"field {key}", value, MAX_TEXT)
     for key, value in (changes or {}).items():
         if key == "name":
             value = clean(value)

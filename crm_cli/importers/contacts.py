@@ -100,8 +100,8 @@ _STREAM_CHUNK = 2000  # records per chunk the validating child sends
 _CHUNK = 500  # rows per multi-row INSERT (x ~21 columns stays under SQLite's 32766 variables)
 # Longest value a row may hold, in characters: beyond that it is a broken file (a swallowed row, a pasted
 # document), not a contact, and the row is refused (--skip-invalid sends it to the reject file).
-MAX_VALUE = 500  # a name, e-mail, phone, company, title, address, city, country, tag, status, source …
-MAX_TEXT = 65_536  # notes and custom fields (64 Ki)
+MAX_VALUE = core.MAX_VALUE  # a name, e-mail, phone, company, title, address, city, country, tag, status …
+MAX_TEXT = core.MAX_TEXT  # notes and custom fields (64 Ki); `contact add`/`edit` apply the same limits
 _CARD_PROPERTIES = {
     "name": "FN",
     "company": "ORG",
@@ -319,12 +319,14 @@ def _check_size(raw, column: str, limit: int) -> None:
         return
     items = raw if isinstance(raw, list | tuple) else [raw]
     for item in items:
-        size = len(item) if isinstance(item, str) else len(json.dumps(item, ensure_ascii=False, default=str))
+        if isinstance(item, str):
+            size = len(item)
+            if size == limit + 1 and item[0] == "'" and item[1] in FORMULA_START:
+                size -= 1  # our own export's spreadsheet-safe prefix: unprotect() removes it
+        else:
+            size = len(json.dumps(item, ensure_ascii=False, default=str))
         if size > limit:
-            raise RowError(
-                column,
-                f"a value of {size:,} characters, more than the {limit:,} allowed here (a broken export?)",
-            )
+            raise RowError(column, f"{core.too_long(size, limit)} here (a broken export?)")
 
 
 def _split_many(value, pattern=_MULTI) -> list[str]:
