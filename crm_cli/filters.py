@@ -311,11 +311,17 @@ def _stored_values(key: str, wanted: list[str], ctx: Context) -> list[str]:
     # Normalise the distinct stored spellings once (a few hundred cities), then match the raw
     # values: calling crm_norm() on every row made city:Riyadh 7x slower than its SQL.
     wanted_set = set(wanted)
-    return [
-        row[0]
-        for row in ctx.conn.execute(f"SELECT DISTINCT {key} FROM contacts WHERE {key} IS NOT NULL")
-        if normalize(row[0]) in wanted_set
-    ]
+    stored = [row[0] for row in ctx.conn.execute(f"SELECT DISTINCT {key} FROM contacts WHERE {key} IS NOT NULL")]
+    if key == "country" and not all(re.fullmatch(r"[a-z]{2}", v) for v in (*wanted_set, *map(normalize, stored))):
+        # SA, Saudi Arabia and السعودية are one country (as for phones): compare regions when both
+        # sides name a known country, the normalised text otherwise. Only names need the table (its
+        # first use loads phonenumbers' geodata, ~0.3 s); two-letter codes alone compare as text.
+        from crm_cli.contact_info import region_of_country
+
+        regions = {r for r in map(region_of_country, wanted) if r}
+        if regions:
+            return [v for v in stored if normalize(v) in wanted_set or region_of_country(v) in regions]
+    return [v for v in stored if normalize(v) in wanted_set]
 
 
 def _expanded_terms(flt: Filter, ctx: Context) -> list[Term]:
