@@ -34,6 +34,43 @@ COLUMNS = [
 ]
 
 
+# --csv and piped: the table's columns with the currency beside revenue (it applies to cost too) and revenue
+# in other currencies (a list in JSON) as one cell "40 EUR; 120 USD", then the JSON's other fields
+PLAIN_KEYS = [
+    key
+    for column in COLUMNS
+    for key in ([column.key, "currency", "revenue_other_currencies"] if column.key == "revenue" else [column.key])
+] + [
+    "status",
+    "launched_at",
+    "window_days",
+    "excluded_dnc",
+    "excluded_no_email",
+    "bounced",
+    "pending",
+    "unknown",
+    "opened",
+    "clicked",
+    "replied",
+    "unsubscribed",
+    "conversion_rate",
+]
+
+
+def _emit_plain(docs: list[dict]) -> None:
+    """csv/tsv rows for report docs: the JSON's fields, flat."""
+    rows = [
+        doc
+        | {
+            "revenue_other_currencies": "; ".join(
+                f"{output.plain(o['amount'])} {o['currency']}" for o in doc["revenue_other_currencies"]
+            )
+        }
+        for doc in docs
+    ]
+    output.emit_rows(rows, [Column(key) for key in PLAIN_KEYS])
+
+
 def _window_days(raw: str) -> int:
     from crm_cli.dates import parse_age
     from crm_cli.errors import InvalidInput
@@ -58,7 +95,7 @@ def campaign(
     conn = open_db()
     doc = report.campaign_report(conn, campaigns.resolve(conn, name), days)
     if output.output_format() in ("csv", "tsv"):
-        output.emit_rows([doc], COLUMNS)
+        _emit_plain([doc])
         return
     output.emit_doc(doc, lambda console: _render(console, doc))
 
@@ -115,4 +152,8 @@ def campaigns_(window: Window = "30d") -> None:
 
     days = _window_days(window)
     conn = open_db()
-    output.emit_rows(report.all_campaigns(conn, days), COLUMNS, empty="no campaigns yet")
+    docs = report.all_campaigns(conn, days)
+    if output.output_format() in ("csv", "tsv"):
+        _emit_plain(docs)
+        return
+    output.emit_rows(docs, COLUMNS, empty="no campaigns yet")
