@@ -534,8 +534,8 @@ def _list_sql(conn: sqlite3.Connection, expression, now: datetime, limit: int | 
     where, params = filters.to_sql(filters.parse(expression), filters.Context(conn, now))
     sql = f"{select} WHERE {where} ORDER BY {SORTS[sort]}"
     if limit is not None:
-        if limit < 0:
-            raise InvalidInput(f"invalid --limit {limit}; use a positive number")
+        if limit < 1:  # 0 listed nothing, silently: as pointless as a negative number
+            raise InvalidInput(f"invalid --limit {limit}; use a positive number (1 or more), or leave it out for all")
         sql += f" LIMIT {int(limit)}"
     cursor = conn.cursor()
     cursor.row_factory = None  # plain tuples: dict(sqlite3.Row) per row was a third of the command's time

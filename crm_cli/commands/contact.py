@@ -113,7 +113,9 @@ def list_(
             metavar="[FILTER]...", help="Filter terms, e.g. tag:vip city:Riyadh last-contact>90d, or words."
         ),
     ] = None,
-    limit: Annotated[int | None, typer.Option("--limit", "-n", help="At most this many.")] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", "-n", help="At most this many (1 or more; all without it).")
+    ] = None,
     sort: Annotated[str, typer.Option("--sort", help="id, name, created, updated or last-contact.")] = "id",
 ) -> None:
     """List contacts matching a filter (see README: the filter language)."""
