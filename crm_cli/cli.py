@@ -191,6 +191,9 @@ def _fail(message: str, code: str, exit_code: int, args: list[str]) -> int:
     return exit_code
 
 
+_INTERRUPTED = "interrupted; the current change was rolled back, nothing was written"
+
+
 def _known_failure(exc: Exception, args: list[str]) -> tuple[str, str, int] | None:
     """(message, code, exit code) for failures that come from outside crm's own checks: the database
     busy or read-only, the disk full, a number too large for SQLite or a date. None: unexpected."""
@@ -239,6 +242,8 @@ def run(args: list[str] | None = None, **environment) -> int:
         gc.enable()
     try:
         result = command.main(args=args, prog_name="crm", standalone_mode=False)
+        if result == 130:  # Typer answers Ctrl-C (KeyboardInterrupt) with exit 130 and not a word
+            return _fail(_INTERRUPTED, "interrupted", 130, args)
         return result if isinstance(result, int) else 0
     except CrmError as exc:
         return _fail(exc.message, exc.code, exc.exit_code, args)
@@ -265,7 +270,7 @@ def run(args: list[str] | None = None, **environment) -> int:
             return 0
         raise
     except KeyboardInterrupt:
-        return _fail("interrupted; the current change was rolled back", "interrupted", 130, args)
+        return _fail(_INTERRUPTED, "interrupted", 130, args)
     except Exception as exc:  # the last resort: one line, never a traceback for the user
         if os.environ.get("CRM_DEBUG"):
             raise

@@ -82,3 +82,19 @@ def test_a_bad_crm_now_is_invalid_input(crm, monkeypatch):
     monkeypatch.setenv("CRM_NOW", "garbage")
     result = crm("contact", "list")
     assert result.exit_code == 2 and "CRM_NOW" in _one_line(result)
+
+
+def test_ctrl_c_says_interrupted_and_writes_nothing(crm, db_path, monkeypatch):
+    from crm_cli import contacts
+
+    crm.ok("contact", "add", "Sara")
+    before = dump(db_path)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(contacts, "_refresh_search", interrupted)
+    result = crm("contact", "add", "Omar", "--email", "omar@example.com")
+    assert result.exit_code == 130
+    assert "interrupted" in _one_line(result) and "nothing was written" in result.stderr
+    assert dump(db_path) == before
