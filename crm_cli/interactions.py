@@ -62,8 +62,8 @@ def add(
     if duration_min is not None and duration_min < 0:
         raise InvalidInput(f"invalid --duration {duration_min}; minutes cannot be negative")
     score, score_scale = check_score(conn, score, score_scale)
-    if deal_id is not None and not conn.execute("SELECT 1 FROM deals WHERE id = ?", (deal_id,)).fetchone():
-        raise NotFound(f"no deal with id {deal_id}; see `crm deal list`")
+    if deal_id is not None:
+        _check_deal(conn, deal_id, contact_id)
     when = at or now
     if when > now + timedelta(days=1) and kind != "meeting":
         raise InvalidInput(f"--at {utc_iso(when)} is in the future; use --follow-up to plan something")
@@ -206,3 +206,23 @@ def get(conn: sqlite3.Connection, interaction_id: int) -> dict:
     if row is None:
         raise NotFound(f"no interaction with id {interaction_id}; see `crm log list`")
     return row_dict(row)
+
+
+def _check_deal(conn: sqlite3.Connection, deal_id: int, contact_id: int) -> None:
+    """--deal must exist and be this contact's, its organisation's, or (for an organisation) one of its
+    people's: a call with Sara about another customer's deal would show on the wrong timeline."""
+    deal = conn.execute(
+        """SELECT d.contact_id, c.name, c.org_id,
+                  (SELECT name FROM contacts WHERE id = ?), (SELECT org_id FROM contacts WHERE id = ?)
+           FROM deals d JOIN contacts c ON c.id = d.contact_id WHERE d.id = ?""",
+        (contact_id, contact_id, deal_id),
+    ).fetchone()
+    if deal is None:
+        raise NotFound(f"no deal with id {deal_id}; see `crm deal list`")
+    owner, owner_name, owner_org, name, org = deal
+    if contact_id in (owner, owner_org) or (org is not None and org == owner):
+        return
+    raise InvalidInput(
+        f"deal {deal_id} belongs to {owner_name} (contact {owner}), not to {name} (contact {contact_id}); "
+        f"log it on contact {owner} or leave out --deal"
+    )
