@@ -21,8 +21,25 @@ def _checked_email(text: str) -> str:
     try:
         info = validate_email(text, check_deliverability=False)
     except EmailNotValidError as exc:
-        raise InvalidInput(f"invalid e-mail {text!r}: {exc}") from None
+        raise InvalidInput(f"invalid e-mail {text!r}: {_clause(str(exc))}; write it like sara@example.com") from None
     return info.normalized.lower()
+
+
+def _clause(message: str) -> str:
+    """A library's sentences as a clause of our one line: 'The part … is not valid. It should have a
+    period.' -> 'the part … is not valid; it should have a period' (no full stop before what follows)."""
+    return "; ".join(s[:1].lower() + s[1:] for s in message.strip().rstrip(".").split(". "))
+
+
+# phonenumbers.NumberParseException.error_type -> what we say (its own text starts "(1) The string …").
+_PARSE_ERRORS = {
+    0: "no known country code after the +",
+    1: "not a phone number",
+    2: "too short to be a phone number",
+    3: "too short to be a phone number",
+    4: "too long to be a phone number",
+}
+_PHONE_HINT = "write it with the country code, e.g. +966501234567"
 
 
 class Phone:
@@ -57,10 +74,11 @@ def _checked_phone(text: str, region: str | None) -> Phone:
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:
-        raise InvalidInput(f"invalid phone {text!r}: {exc}") from None
+        reason = _PARSE_ERRORS.get(exc.error_type, "not a phone number")
+        raise InvalidInput(f"invalid phone {text!r}: {reason}; {_PHONE_HINT}") from None
     if not phonenumbers.is_valid_number(number):
         where = f" for region {region}" if region and not text.startswith("+") else ""
-        raise InvalidInput(f"invalid phone {text!r}: not a valid number{where}")
+        raise InvalidInput(f"invalid phone {text!r}: not a valid number{where}; check the digits or {_PHONE_HINT}")
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     return Phone(e164, number.extension or None)
 

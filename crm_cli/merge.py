@@ -49,8 +49,12 @@ def check(conn: sqlite3.Connection, keep_id: int, other_id: int) -> None:
     keep, other = _row(conn, keep_id), _row(conn, other_id)
     if keep["kind"] != other["kind"]:
         raise InvalidInput(
-            f"contact {keep_id} is a {keep['kind']} and {other_id} a {other['kind']}; merge only the same kind"
+            f"contact {keep_id} is {_a(keep['kind'])} and {other_id} {_a(other['kind'])}; merge only the same kind"
         )
+
+
+def _a(kind: str) -> str:
+    return f"an {kind}" if kind[:1] in "aeiou" else f"a {kind}"
 
 
 def counts(conn: sqlite3.Connection, other_id: int) -> dict[str, int]:
