@@ -146,8 +146,8 @@ def test_launch_freezes_the_audience_and_counts_exclusions(crm, shop):
     assert {m["status"] for m in doc["members"]} == {"pending"}
     assert (doc["audience"], doc["excluded_dnc"], doc["excluded_no_email"]) == (2, 1, 1)
     assert doc["status"] == "launched" and doc["launched_at"] == "2026-11-22T09:00:00Z"
-    again = crm.ok("campaign", "launch", "Ramadan offer")
-    assert "already launched" in again.stderr
+    again = crm("campaign", "launch", "Ramadan offer")  # README: exit 4 for an audience already frozen
+    assert again.exit_code == 4 and again.stdout == "" and "already launched" in again.stderr
 
 
 def test_preview_renders_arabic_and_custom_fields(crm, shop):

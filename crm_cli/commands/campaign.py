@@ -232,11 +232,18 @@ def launch(name: Name) -> None:
     """Freeze the audience now (sending or exporting does it too); prints the campaign id."""
     conn = open_db()
     campaign = campaigns.resolve(conn, name)
+    if campaign["launched_at"]:  # exit 4, as for a deal won twice: a script learns nothing was frozen now
+        from crm_cli.errors import Conflict
+
+        audience = campaigns.counts(conn, campaign["id"])["audience"]
+        raise Conflict(
+            f"campaign {campaign['name']!r} was already launched {campaign['launched_at']}: its audience of "
+            f"{audience} is frozen; `crm campaign send` or `export` goes on with it, or create a new campaign"
+        )
     with db.write(conn, f"campaign launch {campaign['name']}"):
         result = campaigns.launch(conn, campaign["id"], _now())
-    what = "launched" if result["launched"] else f"already launched {campaign['launched_at']}"
     output.info(
-        f"{campaign['name']}: {what}; {result['audience']} members "
+        f"{campaign['name']}: launched; {result['audience']} members "
         f"(excluded {result['excluded_dnc']} do-not-contact, {result['excluded_no_email']} without e-mail)"
     )
     if output.output_format() == "json":
