@@ -159,7 +159,7 @@ def test_several_bad_rows_are_listed_above_the_one_line_error(sa, tmp_path, db_p
     *listed, last = result.stderr.splitlines()
     assert [line.split(":")[0] for line in listed] == ["  line 3, email", "  line 4, phone", "  line 5, email"]
     assert last.startswith("crm: import refused, nothing was written: line 3, email: invalid e-mail 'b-at-x'")
-    assert last.endswith("and 2 more invalid rows (see the list); fix the file or use --skip-invalid")
+    assert last.endswith("; 2 more invalid rows (see the list); fix the file or use --skip-invalid")
     assert dump(db_path) == before
 
 
@@ -194,7 +194,7 @@ def test_more_than_twenty_errors_are_counted(sa, tmp_path, db_path):
     result = sa("contact", "import", str(source))
     assert result.exit_code == 2
     assert result.stderr.count("  line ") == 20 and "… and 5 more" in result.stderr
-    assert "and 24 more invalid rows" in result.stderr
+    assert "; 24 more invalid rows" in result.stderr
     assert dump(db_path) == before
 
 

@@ -171,7 +171,7 @@ def _check(result, options: Options) -> None:
     if result.issues and not options.skip_invalid:
         first = result.issues[0]
         others = result.rejected - 1
-        more = f" and {others} more invalid row{'s' if others != 1 else ''} (see the list)" if others else ""
+        more = f"; {others} more invalid row{'s' if others != 1 else ''} (see the list)" if others else ""
         what = first.text().rstrip(".")
         raise ImportRefused(
             f"import refused, nothing was written: {what}{more}; fix the file or use --skip-invalid", result
