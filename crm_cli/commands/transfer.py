@@ -122,6 +122,15 @@ def _refused(exc) -> None:
         output.info(f"  … and {len(result.issues) - 20} more")
 
 
+def _check_rejects(rejects: str | None, skip_invalid: bool) -> None:
+    """--rejects names where --skip-invalid puts the rows it skips; alone it would do nothing, silently."""
+    if rejects is not None and not skip_invalid:
+        raise InvalidInput(
+            "--rejects only applies with --skip-invalid (without it an invalid row refuses the whole import); "
+            "add --skip-invalid or drop --rejects"
+        )
+
+
 def _import_options(**kw):
     from crm_cli.importers import Options
 
@@ -148,6 +157,7 @@ def contact_import(
     """Import contacts from CSV/TSV, JSON, NDJSON or vCard; all or nothing (see --skip-invalid)."""
     from crm_cli.importers import ImportRefused, import_contacts
 
+    _check_rejects(rejects, skip_invalid)
     conn = open_db()
     update, progress = _progress_callback()
     opts = _import_options(
@@ -250,6 +260,7 @@ def _record_import(importer: str, summary: str):
     ) -> None:
         from crm_cli.importers import ImportRefused, records
 
+        _check_rejects(rejects, skip_invalid)
         conn = open_db()
         opts = _import_options(
             fmt=fmt,
