@@ -81,7 +81,59 @@ def open_records(name: str, options: Options, fields=None):
         src.headers = headers
         records = iter(records_list)
     mapping = mapmod.build(headers, options.maps, options.ignore, fields=fields)
+    if src.format in ("json", "ndjson"):
+        _mark_not_text(records_list, mapping, contacts=fields is mapmod.CONTACT_FIELDS)
     return src, records, mapping
+
+
+# Contact fields a JSON value may fill with a list (crm's own export writes "emails": [...], "tags":
+# [...], "fields": {...}); every other field takes text, a number or true/false.
+_LIST_TARGETS = frozenset({"email", "phone", "other_emails", "other_phones", "tags"})
+
+
+class NotText:
+    """A JSON list or object where the column takes text: str() of it (which every importer does to a
+    value before reading it) refuses the row, naming the column, instead of storing Python's repr of it
+    ("['weird']"). Falsy, so a glance at the column (`value or ""`) reads it as empty."""
+
+    __slots__ = ("column", "value")
+
+    def __init__(self, column: str, value):
+        self.column, self.value = column, value
+
+    def __str__(self) -> str:
+        from crm_cli.importers.contacts import RowError
+
+        what = "an object" if isinstance(self.value, dict) else "a list"
+        raise RowError(self.column, f"{what}, expected text")
+
+    __repr__ = __str__
+
+    def __bool__(self) -> bool:
+        return False
+
+
+def _mark_not_text(records: list, mapping, *, contacts: bool) -> None:
+    """Wrap each list/object value of a text column in NotText (in place)."""
+    allowed: dict[str, str] = {}  # header -> what it may hold besides text: "list", "any"
+    if contacts:
+        for column in mapping.columns:
+            target = column.target
+            if target == "drop" or target == "fields" or target.startswith("custom:"):
+                allowed[column.header] = "any"  # an object of custom fields; unknown columns keep JSON text
+            elif target in _LIST_TARGETS:
+                allowed[column.header] = "list"
+    for record in records:
+        values = record.values
+        for key, value in values.items():
+            if not isinstance(value, list | dict):
+                continue
+            may = allowed.get(key)
+            if may == "any":
+                continue
+            if may == "list" and isinstance(value, list) and not any(isinstance(v, list | dict) for v in value):
+                continue
+            values[key] = NotText(key, value)
 
 
 def _with_progress(records: Iterable, total: int, progress) -> Iterator:
@@ -238,7 +290,7 @@ def write_rejects(src, result, path: str | None) -> str:
             buffer.write(str(record.raw) + "\r\n")
     elif src.format in ("json", "ndjson"):
         for record in result.rejected_records:
-            row = dict(record.values)
+            row = {k: v.value if isinstance(v, NotText) else v for k, v in record.values.items()}
             row["import line"] = record.line
             row["import error"] = "; ".join(reasons.get(record.line, []))
             buffer.write(json.dumps(row, ensure_ascii=False) + "\n")
