@@ -141,6 +141,23 @@ def _decode_qp(value: str, charset: str) -> str:
     return raw.decode("latin-1")
 
 
+def _decode_base64(value: str, charset: str) -> str:
+    """A text value sent as ENCODING=b (3.0) or ENCODING=BASE64 (2.1): its bytes in the CHARSET (UTF-8 by
+    default, then cp1256 and cp1252); nothing when it is not base64 text (the card has no such value)."""
+    import base64
+
+    try:
+        raw = base64.b64decode("".join(value.split()), validate=True)
+    except (binascii.Error, ValueError):
+        return ""
+    for encoding in (charset or "utf-8", "utf-8", "cp1256", "cp1252"):
+        try:
+            return raw.decode(encoding)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    return ""
+
+
 def _birthday(value: str) -> str:
     text = value.strip()
     m = re.fullmatch(r"--(\d{2})-?(\d{2})", text)
@@ -207,7 +224,7 @@ def _record(lines: list[tuple[int, str]], start: int, number: int, *, unterminat
         if encoding == "QUOTED-PRINTABLE":
             value = _decode_qp(value, params.get("CHARSET", ["utf-8"])[0])
         elif encoding in ("B", "BASE64"):
-            value = ""
+            value = _decode_base64(value, params.get("CHARSET", ["utf-8"])[0]) if name not in _BINARY else ""
         if name == "X-ABLABEL" and group:
             group_labels[group] = unescape(value)
             continue
