@@ -35,6 +35,42 @@ def check_format(fmt: str, allowed: tuple[str, ...]) -> str:
     return value
 
 
+# What an output file's extension says it holds (`-o c.vcf` without --format writes vCard).
+EXTENSION_FORMATS = {
+    ".csv": "csv",
+    ".json": "json",
+    ".ndjson": "ndjson",
+    ".jsonl": "ndjson",
+    ".vcf": "vcard",
+    ".vcard": "vcard",
+    ".ics": "ics",
+    ".ical": "ics",
+}
+
+
+def format_for(fmt: str | None, out: str | None, allowed: tuple[str, ...], default: str) -> str:
+    """The export format: --format when given, else the one -o's extension names, else the default.
+    An extension the command cannot write (`crm log export -o x.vcf`) is refused rather than filled
+    with another format; an extension that names no format (`.txt`, none) keeps the default."""
+    if fmt:
+        return check_format(fmt, allowed)
+    implied = extension_format(out)
+    if implied is None:
+        return default
+    if implied not in allowed:
+        raise InvalidInput(
+            f"{out!r} is named like a {implied} file, which this export does not write; "
+            f"add --format ({', '.join(allowed)}) or use another file name"
+        )
+    return implied
+
+
+def extension_format(out: str | None) -> str | None:
+    if not out or out == "-":
+        return None
+    return EXTENSION_FORMATS.get(os.path.splitext(out)[1].lower())
+
+
 @contextmanager
 def open_output(path: str | None, *, binary: bool = False):
     """A text (or binary) stream: the file at path, created 0600 (replacing it), or stdout."""
@@ -155,17 +191,24 @@ _CONTACT_SQL = """
 """
 
 
-def _contact_query(conn: sqlite3.Connection, expression, now: datetime) -> tuple[str, list]:
+def _contact_where(conn: sqlite3.Connection, expression, now: datetime, contact_id: int | None) -> tuple[str, list]:
+    """The WHERE clause over alias c: one contact by id, or the filter expression."""
+    if contact_id is not None:
+        return "c.id = ?", [contact_id]
     from crm_cli import filters
 
-    where, params = filters.to_sql(filters.parse(expression), filters.Context(conn, now))
+    return filters.to_sql(filters.parse(expression), filters.Context(conn, now))
+
+
+def _contact_query(conn: sqlite3.Connection, expression, now: datetime, contact_id=None) -> tuple[str, list]:
+    where, params = _contact_where(conn, expression, now, contact_id)
     return f"{_CONTACT_SQL} WHERE {where} ORDER BY c.id", params
 
 
-def contact_rows(conn: sqlite3.Connection, expression, now: datetime) -> Iterator[dict]:
+def contact_rows(conn: sqlite3.Connection, expression, now: datetime, contact_id: int | None = None) -> Iterator[dict]:
     from crm_cli.contacts import record
 
-    sql, params = _contact_query(conn, expression, now)
+    sql, params = _contact_query(conn, expression, now, contact_id)
     for row in conn.execute(sql, params):
         doc = record(row)
         doc["emails"] = json.loads(row["email_list"])
@@ -173,20 +216,19 @@ def contact_rows(conn: sqlite3.Connection, expression, now: datetime) -> Iterato
         yield doc
 
 
-def custom_keys(conn: sqlite3.Connection, expression, now: datetime) -> list[str]:
-    from crm_cli import filters
-
-    where, params = filters.to_sql(filters.parse(expression), filters.Context(conn, now))
+def custom_keys(conn: sqlite3.Connection, expression, now: datetime, contact_id: int | None = None) -> list[str]:
+    where, params = _contact_where(conn, expression, now, contact_id)
     rows = conn.execute(
         f"SELECT DISTINCT j.key FROM contacts c, json_each(c.custom) j WHERE {where} ORDER BY j.key", params
     )
     return [r[0] for r in rows]
 
 
-def export_contacts(conn, expression, *, fmt: str, out, now: datetime, raw=False, excel=False) -> int:
-    rows = contact_rows(conn, expression, now)
+def export_contacts(conn, expression, *, fmt: str, out, now: datetime, raw=False, excel=False, contact_id=None) -> int:
+    """Contacts matching the filter expression (or the one contact_id) written to out as fmt."""
+    rows = contact_rows(conn, expression, now, contact_id)
     if fmt == "csv":
-        keys = custom_keys(conn, expression, now)
+        keys = custom_keys(conn, expression, now, contact_id)
         header = CONTACT_COLUMNS + [f"field:{k}" for k in keys]
 
         def cells():

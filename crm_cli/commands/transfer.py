@@ -189,7 +189,10 @@ contact_import.__name__ = "import"
 @options(("json",))
 def contact_export(
     filter_: Filter = None,
-    fmt: Annotated[str | None, typer.Option("--format", help="csv (default), json, ndjson or vcard.")] = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help="csv, json, ndjson or vcard (default: from -o, else csv)."),
+    ] = None,
     out: Out = None,
     excel: Excel = False,
     raw: Raw = False,
@@ -201,16 +204,32 @@ def contact_export(
     from crm_cli import exporters
 
     conn = open_db()
-    if output.output_format() == "json" and fmt is None and _is_single_reference(filter_):
+    json_mode = output.output_format() == "json"
+    single = _is_single_reference(filter_)
+    if json_mode and fmt is None and single and exporters.extension_format(out) in (None, "json"):
         _export_person(conn, filter_[0], out)
         return
-    kind = exporters.check_format(
-        fmt or ("json" if output.output_format() == "json" else "csv"), exporters.CONTACT_FORMATS
-    )
+    kind = exporters.format_for(fmt, out, exporters.CONTACT_FORMATS, "json" if json_mode else "csv")
+    contact_id = _exact_reference(conn, filter_[0]) if single else None
     with exporters.open_output(out) as stream:
-        count = exporters.export_contacts(conn, filter_ or [], fmt=kind, out=stream, now=_now(), raw=raw, excel=excel)
+        count = exporters.export_contacts(
+            conn, filter_ or [], fmt=kind, out=stream, now=_now(), raw=raw, excel=excel, contact_id=contact_id
+        )
     if out:
         output.info(f"exported {count:,} contacts to {out}")
+
+
+def _exact_reference(conn, ref: str) -> int | None:
+    """The contact a lone id, e-mail or phone names (NotFound when none has it); None for a word, which
+    stays a search (`crm contact export riyadh`)."""
+    import re
+
+    from crm_cli.text import ascii_digits
+
+    text = ascii_digits(ref.strip())
+    if (text.isdigit() and len(text) < 9) or "@" in text or re.fullmatch(r"[+\d][\d\s().-]{5,}", text):
+        return contacts.resolve(conn, ref)
+    return None
 
 
 def _is_single_reference(filter_: list[str] | None) -> bool:
@@ -292,7 +311,9 @@ log_import = _record_import(
 @options(())
 def log_export(
     filter_: Filter = None,
-    fmt: Annotated[str, typer.Option("--format", help="csv, json, ndjson or ics (follow-ups).")] = "csv",
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="csv, json, ndjson or ics (follow-ups; default: from -o, else csv).")
+    ] = None,
     out: Out = None,
     kind: Annotated[list[str] | None, typer.Option("--kind", "-k", help="Only this kind (repeatable).")] = None,
     since: Annotated[str | None, typer.Option("--since", help="From this date on.")] = None,
@@ -305,7 +326,7 @@ def log_export(
     from crm_cli.dates import parse_datetime
 
     conn = open_db()
-    fmt_ = exporters.check_format(fmt, exporters.LOG_FORMATS)
+    fmt_ = exporters.format_for(fmt, out, exporters.LOG_FORMATS, "csv")
     order = settings.date_order(conn)
     start = parse_datetime(since, _now(), order) if since else None
     end = parse_datetime(until, _now(), order) if until else None
@@ -347,7 +368,10 @@ deal_import = _record_import(
 @options(())
 def deal_export(
     filter_: Filter = None,
-    fmt: Annotated[str, typer.Option("--format", help="csv, json, ndjson or ics (expected close dates).")] = "csv",
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help="csv, json, ndjson or ics (expected close dates; default: from -o, else csv)."),
+    ] = None,
     out: Out = None,
     stage: Annotated[list[str] | None, typer.Option("--stage", help="Only deals in this stage (repeatable).")] = None,
     excel: Excel = False,
@@ -357,7 +381,7 @@ def deal_export(
     from crm_cli import exporters
 
     conn = open_db()
-    fmt_ = exporters.check_format(fmt, exporters.DEAL_FORMATS)
+    fmt_ = exporters.format_for(fmt, out, exporters.DEAL_FORMATS, "csv")
     if fmt_ == "ics":
         from crm_cli import calendar
 

@@ -59,8 +59,13 @@ def open_records(name: str, options: Options, fields=None):
     if src.format == "vcard":
         if options.maps:
             raise InvalidInput("--map applies to CSV and JSON columns, not to vCard properties")
-        from crm_cli.importers.vcard import cards
+        from crm_cli.importers.vcard import cards, has_cards
 
+        if not has_cards(src.text):
+            where = "stdin" if src.is_stdin else repr(src.name)
+            raise InvalidInput(
+                f"{where} holds no vCard (no BEGIN:VCARD line); if it is a CSV or JSON file, give --format"
+            )
         return src, cards(src.text), None
     if src.format in ("csv", "tsv"):
 

@@ -178,6 +178,11 @@ def _label(group_labels: dict[str, str], group: str | None, types: list[str]) ->
     return kinds[0] if kinds else None
 
 
+def has_cards(text: str) -> bool:
+    """Does the text hold a BEGIN:VCARD line at all (a CSV named .vcf must not import as "added 0")?"""
+    return re.search(r"(?im)^[ \t]*BEGIN[ \t]*:[ \t]*VCARD[ \t]*\r?$", text) is not None
+
+
 def cards(text: str) -> Iterator[Record]:
     """Every BEGIN:VCARD … END:VCARD block as a Record (values in crm field names)."""
     card: list[tuple[int, str]] | None = None
