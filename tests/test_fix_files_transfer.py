@@ -289,3 +289,14 @@ def test_refusal_with_several_bad_rows_reads_as_one_sentence(crm, tmp_path, db_p
     assert last.endswith("; 1 more invalid row (see the list); fix the file or use --skip-invalid")
     assert " and 1 more" not in last and ".;" not in last
     assert dump(db_path) == before
+
+
+def test_vcard_with_odd_line_ends_is_still_a_vcard(crm, tmp_path):
+    path = tmp_path / "iphone.vcf"
+    path.write_bytes(b"BEGIN:VCARD\r\r\nVERSION:3.0\r\r\nFN:Old Mac\r\r\nEND:VCARD\r\r\n")
+    other = tmp_path / "mac.vcf"
+    other.write_bytes(b"begin:vcard\rversion:2.1\rFN:Carriage Return\rend:vcard\r")
+    for file in (path, other):
+        result = crm("contact", "import", str(file))
+        assert result.exit_code == 0, result.stderr
+    assert sorted(r["name"] for r in crm.ok("contact", "list", "--json").json()) == ["Carriage Return", "Old Mac"]

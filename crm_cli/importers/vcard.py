@@ -180,7 +180,10 @@ def _label(group_labels: dict[str, str], group: str | None, types: list[str]) ->
 
 def has_cards(text: str) -> bool:
     """Does the text hold a BEGIN:VCARD line at all (a CSV named .vcf must not import as "added 0")?"""
-    return re.search(r"(?im)^[ \t]*BEGIN[ \t]*:[ \t]*VCARD[ \t]*\r?$", text) is not None
+    # a line (split as str.splitlines() does, like cards()) that is BEGIN:VCARD once stripped
+    breaks = "\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029"
+    pattern = rf"(?im)(?:^|[{breaks}])[^\S\n{breaks}]*BEGIN:VCARD[^\S\n{breaks}]*(?:$|[{breaks}])"
+    return re.search(pattern, text) is not None
 
 
 def cards(text: str) -> Iterator[Record]:
