@@ -11,6 +11,7 @@ Files are created 0600: they hold personal data.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -21,6 +22,7 @@ from contextlib import contextmanager
 from datetime import datetime
 
 from crm_cli.errors import InvalidInput
+from crm_cli.output import started
 
 CONTACT_FORMATS = ("csv", "json", "ndjson", "vcard")
 LOG_FORMATS = ("csv", "json", "ndjson", "ics")
@@ -73,24 +75,44 @@ def extension_format(out: str | None) -> str | None:
 
 @contextmanager
 def open_output(path: str | None, *, binary: bool = False):
-    """A text (or binary) stream: the file at path, created 0600 (replacing it), or stdout."""
+    """A text (or binary) stream: the file at path, created 0600, or stdout.
+
+    A regular file is written beside it under a temporary name and renamed over it only when the
+    export has finished: an export that fails (a bad filter term, an unknown segment, a full disk)
+    leaves the file as it was. A device or a pipe (/dev/stdout, a FIFO) is written to directly."""
     if not path or path == "-":
         if binary:
             yield sys.stdout.buffer if hasattr(sys.stdout, "buffer") else _TextAsBinary(sys.stdout)
         else:
             yield sys.stdout
         return
+    target = os.path.realpath(path)  # through a symlink: replace the file it points at, keep the link
+    if os.path.exists(target) and not os.path.isfile(target):
+        yield from _open_direct(path, binary)
+        return
+    import tempfile
+
+    try:
+        fd, part = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".part", dir=os.path.dirname(target))
+    except OSError as exc:
+        raise InvalidInput(f"cannot write {path!r}: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            yield handle
+        os.replace(part, target)  # mkstemp made it 0600
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(part)
+        raise
+
+
+def _open_direct(path: str, binary: bool):
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     except OSError as exc:
         raise InvalidInput(f"cannot write {path!r}: {exc.strerror}") from None
-    os.fchmod(fd, 0o600)
-    if binary:
-        with os.fdopen(fd, "wb") as handle:
-            yield handle
-    else:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            yield handle
+    with os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+        yield handle
 
 
 class _TextAsBinary:
@@ -125,6 +147,7 @@ def write_csv(out, header: list[str], rows: Iterable[list], *, raw: bool = False
     if excel:
         out.write("\ufeff")
     writer = csv.writer(out, lineterminator="\r\n" if excel else "\n")
+    rows = started(rows)  # a query that fails as it starts fails before the header is written
     writer.writerow(header)
     count = 0
     for row in rows:
@@ -136,6 +159,7 @@ def write_csv(out, header: list[str], rows: Iterable[list], *, raw: bool = False
 def write_json_lines(out, docs: Iterable[str], *, array: bool) -> int:
     """docs are JSON texts. array: a JSON array with one element per line; else NDJSON."""
     count = 0
+    docs = started(docs)  # a query that fails as it starts fails before the '[' is written
     if array:
         out.write("[")
         for doc in docs:
@@ -244,7 +268,7 @@ def export_contacts(conn, expression, *, fmt: str, out, now: datetime, raw=False
         return write_json_lines(out, docs, array=fmt == "json")
     if fmt == "vcard":
         count = 0
-        for doc in rows:
+        for doc in started(rows):
             out.write(vcard(doc))
             count += 1
         return count

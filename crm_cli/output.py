@@ -200,7 +200,7 @@ def console():
     )
 
 
-def _started(rows: Iterable) -> Iterator:
+def started(rows: Iterable) -> Iterator:
     """rows with their first item already taken: whatever a listing's query raises when it starts (an
     unknown filter term or segment, a bad date) is raised before any output, so stdout stays empty."""
     rows = iter(rows)
@@ -219,7 +219,7 @@ def emit_rows(
 ) -> None:
     """Render a list of records in the chosen format."""
     fmt = output_format()
-    rows = _started(rows)
+    rows = started(rows)
     out = _stdout()
     if fmt == "json":
         _write_json_array(out, rows)
@@ -348,12 +348,12 @@ def tsv_cells_sql(values: list[str], plain: Collection[str] = ()) -> str:
 
 def emit_lines(lines: Iterable[str]) -> None:
     """Lines already in the piped format, each ending in a newline (see tsv_cells_sql)."""
-    _stdout().writelines(_started(lines))
+    _stdout().writelines(started(lines))
 
 
 def emit_cells(rows: Iterable[Iterable], width: int) -> None:
     """Rows already reduced to the shown cells, in column order, in the piped format (write_tsv)."""
-    write_tsv(_stdout(), _started(rows), width)
+    write_tsv(_stdout(), started(rows), width)
 
 
 def emit_doc(doc, render: Callable[[object], None] | None = None) -> None:
