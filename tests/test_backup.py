@@ -119,3 +119,13 @@ def test_damaged_dump_imports_nothing(filled, tmp_path):
     result = filled("import", "--all", str(a), "--db", str(empty))
     assert result.exit_code == 2 and "damaged" in result.stderr
     assert sqlite3.connect(empty).execute("SELECT count(*) FROM contacts").fetchone()[0] == 0
+
+
+def test_backing_up_a_database_that_does_not_exist_is_refused(crm, tmp_path):
+    """A cron job with a mistyped CRM_DB must not report a successful backup of a new, empty file."""
+    typo = tmp_path / "crm-typo.db"
+    target = tmp_path / "backup.db"
+    result = crm("--db", str(typo), "backup", str(target))
+    assert result.exit_code == 3 and result.stdout == ""
+    assert "no database at" in result.stderr and len(result.stderr.splitlines()) == 1
+    assert not typo.exists() and not target.exists()

@@ -427,7 +427,11 @@ def backup_cmd(
 ) -> None:
     """Make a consistent copy of the database (safe while others write); checked, owner-only."""
     from crm_cli import backup
+    from crm_cli.errors import NotFound
 
+    source = envmod.current().db_path()
+    if not source.exists():  # a mistyped --db or CRM_DB must not "succeed" by backing up a new empty file
+        raise NotFound(f"no database at {source} to back up; check --db / CRM_DB")
     conn = open_db()
     info = backup.backup(conn, file, force=force)
     output.info(f"backed up to {info['path']} ({info['bytes']:,} bytes, integrity ok)")
