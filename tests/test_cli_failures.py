@@ -98,3 +98,21 @@ def test_ctrl_c_says_interrupted_and_writes_nothing(crm, db_path, monkeypatch):
     assert result.exit_code == 130
     assert "interrupted" in _one_line(result) and "nothing was written" in result.stderr
     assert dump(db_path) == before
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("contact", "list"),
+        ("contact", "duplicates"),
+        ("log", "list"),
+        ("deal", "list"),
+        ("history",),
+        ("report", "stale"),
+    ],
+)
+@pytest.mark.parametrize("value", ["0", "-1"])
+def test_every_limit_takes_one_or_more(crm, command, value):
+    crm.ok("contact", "add", "Sara")
+    result = crm(*command, "--limit", value)
+    assert result.exit_code == 2 and "--limit" in _one_line(result)

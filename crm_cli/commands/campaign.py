@@ -546,7 +546,7 @@ def segment_list() -> None:
 @options(("json",))
 def segment_show(
     name: Annotated[str, typer.Argument(help="Segment name.")],
-    limit: Annotated[int, typer.Option("--limit", "-n", help="Show at most this many contacts.")] = 50,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Show at most this many contacts.")] = 50,
 ) -> None:
     """Show a segment's expression and the contacts it matches now."""
     from crm_cli import contacts, segments

@@ -80,7 +80,7 @@ def history(
     ref: Annotated[
         str | None, typer.Argument(help="Only changes touching this contact (id, e-mail, phone or name).")
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", help="At most this many changes.")] = 20,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="At most this many changes.")] = 20,
 ) -> None:
     """What changed, newest first: time, command and each field's before -> after."""
     from crm_cli import history as hist
@@ -135,7 +135,7 @@ def undo(
     list_: Annotated[
         bool, typer.Option("--list", "-l", help="Show recent changes and whether each can be undone.")
     ] = False,
-    limit: Annotated[int, typer.Option("--limit", "-n", help="With --list: at most this many.")] = 20,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="With --list: at most this many.")] = 20,
 ) -> None:
     """Revert the latest change (or change ID) as a new change; prints the new change's id."""
     from crm_cli import history as hist
@@ -162,7 +162,7 @@ def duplicates(
     min_score: Annotated[
         float, typer.Option("--min-score", help="Only pairs scoring at least this (0-1).", min=0.0, max=1.0)
     ] = 0.8,
-    limit: Annotated[int | None, typer.Option("--limit", "-n", help="At most this many pairs.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", "-n", min=1, help="At most this many pairs.")] = None,
 ) -> None:
     """Likely duplicate contacts (same e-mail/phone or similar names), best match first."""
     from crm_cli import duplicates as dup

@@ -155,7 +155,7 @@ def list_(
     closing_after: Annotated[
         str | None, typer.Option("--closing-after", help="Expected close after this date.")
     ] = None,
-    limit: Annotated[int | None, typer.Option("--limit", "-n", help="At most this many.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", "-n", min=1, help="At most this many.")] = None,
 ) -> None:
     """List deals (by id), filtered by stage, status, owner, close date and the contact filter language."""
     chosen = [name for name, flag in (("open", open_), ("won", won), ("lost", lost)) if flag]

@@ -126,7 +126,7 @@ def list_(
     kind: Annotated[list[str] | None, typer.Option("--kind", "-k", help="Only this kind (repeatable).")] = None,
     since: Annotated[str | None, typer.Option("--since", help="From this date on.")] = None,
     until: Annotated[str | None, typer.Option("--until", help="Before this date.")] = None,
-    limit: Annotated[int | None, typer.Option("--limit", "-n", help="At most this many.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", "-n", min=1, help="At most this many.")] = None,
 ) -> None:
     """List the log, newest first."""
     conn = open_db()

@@ -189,7 +189,7 @@ def sales(
 @options()
 def stale(
     days: Annotated[int, typer.Option("--days", help="No activity for this many days.")] = 14,
-    limit: Annotated[int | None, typer.Option("--limit", "-n", help="At most this many.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", "-n", min=1, help="At most this many.")] = None,
 ) -> None:
     """Open deals with no activity (interaction, stage change, edit) in N days, oldest first."""
     from crm_cli.reports import pipeline as report
