@@ -21,7 +21,7 @@ from crm_cli.errors import CrmError, InvalidInput
 from crm_cli.importers import ImportRefused, Options, _check, _finish, open_records
 from crm_cli.importers.contacts import Issue, Result, RowError, email_key, phone_key, unprotect
 from crm_cli.importers.mapping import header_key
-from crm_cli.text import clean, normalize
+from crm_cli.text import ascii_digits, clean, normalize
 
 LOG_ALIASES = {
     "contact": "contact_name",
@@ -125,6 +125,7 @@ DEAL_ALIASES = {
     "importline": "drop",
     "importerror": "drop",
 }
+_PHONE_LIKE = re.compile(r"\s*\+?[\d\s().-]{6,}")  # a 'contact' cell that is a phone number, not a name
 _SLASH_DATE = re.compile(r"\s*(\d{1,2})[/.](\d{1,2})[/.](\d{2,4})")
 
 
@@ -280,15 +281,22 @@ class _RowImporter:
         email = self.value(record, "contact_email")
         phone = self.value(record, "contact_phone")
         name = self.value(record, "contact_name")
+        email_column = self.columns.get("contact_email")
+        phone_column = self.columns.get("contact_phone")
+        if name and not (email or phone):  # one 'contact' column may hold an e-mail or a phone
+            if "@" in name:
+                email, email_column, name = name, self.columns["contact_name"], None
+            elif _PHONE_LIKE.fullmatch(ascii_digits(name)):
+                phone, phone_column, name = name, self.columns["contact_name"], None
         if email:
-            key = email_key(email, self.columns["contact_email"])
+            key = email_key(email, email_column)
             row = self.conn.execute(
                 "SELECT contact_id FROM contact_handles WHERE type = 'email' AND key = ?", (key,)
             ).fetchone()
             if row:
                 return row[0]
         if phone:
-            key = phone_key(phone, self.region, self.columns["contact_phone"])
+            key = phone_key(phone, self.region, phone_column)
             row = self.conn.execute(
                 "SELECT contact_id FROM contact_handles WHERE type = 'phone' AND key = ?", (key,)
             ).fetchone()
