@@ -109,6 +109,25 @@ def dump(path: Path) -> str:
         conn.close()
 
 
+def file_bytes(db_path) -> bytes:
+    """The raw bytes of the database and its -wal/-shm/-journal files, for 'no byte is left' assertions."""
+    data = b""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        path = Path(f"{db_path}{suffix}")
+        if path.exists():
+            data += path.read_bytes()
+    return data
+
+
+def assert_refused(result, code: int, *needles: str) -> None:
+    """A refused command: exit `code`, one line on stderr holding every needle, nothing on stdout."""
+    assert result.exit_code == code, result.stderr
+    for needle in needles:
+        assert needle in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
 def free_port() -> int:
     """A port nothing listens on right now (127.0.0.1)."""
     with socket.socket() as probe:

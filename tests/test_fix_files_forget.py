@@ -3,18 +3,9 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
 
-
-def _file_bytes(db_path) -> bytes:
-    data = b""
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        path = f"{db_path}{suffix}"
-        if os.path.exists(path):
-            with open(path, "rb") as f:
-                data += f.read()
-    return data
+from tests.conftest import file_bytes
 
 
 def _fragments(name: str) -> set[str]:
@@ -43,14 +34,14 @@ def test_forget_leaves_no_fragment_of_arabic_and_latin_names(crm, db_path):
 
     secrets = _fragments(arabic) | _fragments(longer) | _fragments(latin)
     assert "حداد" in secrets and "قحطاني" in secrets and "haddadine" in secrets
-    before = _file_bytes(db_path)
+    before = file_bytes(db_path)
     assert [s for s in secrets if s.encode() not in before] == []  # the test would see them
 
     for ref in ("sara@example.com", "abd@example.com", "yasmin@example.com"):
         result = crm("contact", "forget", ref, "--yes")
         assert result.exit_code == 0, result.stderr
 
-    data = _file_bytes(db_path)
+    data = file_bytes(db_path)
     assert [s for s in secrets if s.encode() in data] == []
 
     # The people who quoted them keep their record minus the quote, and search still finds them.

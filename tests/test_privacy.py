@@ -5,7 +5,7 @@ import sqlite3
 import stat
 
 from crm_cli import db as dbmod
-from tests.conftest import dump, run_sql
+from tests.conftest import dump, file_bytes, run_sql
 
 NAME = "محمد الحربي"
 SECRETS = [
@@ -53,22 +53,12 @@ def _setup(crm, db_path):
     )
 
 
-def _file_bytes(db_path) -> bytes:
-    data = b""
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        path = f"{db_path}{suffix}"
-        if os.path.exists(path):
-            with open(path, "rb") as f:
-                data += f.read()
-    return data
-
-
 def test_forget_leaves_no_byte_of_the_person(crm, db_path):
     _setup(crm, db_path)
-    before = _file_bytes(db_path)
+    before = file_bytes(db_path)
     assert [s for s in SECRETS if s.encode() not in before] == []  # the test would see them
     assert crm.ok("contact", "forget", "1", "--yes").stdout == "1\n"
-    data = _file_bytes(db_path)
+    data = file_bytes(db_path)
     left = [s for s in SECRETS if s.encode() in data]
     assert left == []
     # Anonymous figures stay: the purchase still counts, the contact is still a customer.
