@@ -96,30 +96,9 @@ def open_records(name: str, options: Options, fields=None):
 _LIST_TARGETS = frozenset({"email", "phone", "other_emails", "other_phones", "tags"})
 
 
-class NotText:
-    """A JSON list or object where the column takes text: str() of it (which every importer does to a
-    value before reading it) refuses the row, naming the column, instead of storing Python's repr of it
-    ("['weird']"). Falsy, so a glance at the column (`value or ""`) reads it as empty."""
-
-    __slots__ = ("column", "value")
-
-    def __init__(self, column: str, value):
-        self.column, self.value = column, value
-
-    def __str__(self) -> str:
-        from crm_cli.importers.contacts import RowError
-
-        what = "an object" if isinstance(self.value, dict) else "a list"
-        raise RowError(self.column, f"{what}, expected text")
-
-    __repr__ = __str__
-
-    def __bool__(self) -> bool:
-        return False
-
-
 def _mark_not_text(records: list, mapping, *, contacts: bool) -> None:
-    """Wrap each list/object value of a text column in NotText (in place)."""
+    """Mark each record that holds a JSON list or object where its column takes text (record.refused):
+    the importers refuse that row naming the column, instead of storing Python's repr ("['weird']")."""
     allowed: dict[str, str] = {}  # header -> what it may hold besides text: "list", "any"
     if contacts:
         for column in mapping.columns:
@@ -138,7 +117,9 @@ def _mark_not_text(records: list, mapping, *, contacts: bool) -> None:
                 continue
             if may == "list" and isinstance(value, list) and not any(isinstance(v, list | dict) for v in value):
                 continue
-            values[key] = NotText(key, value)
+            what = "an object" if isinstance(value, dict) else "a list"
+            record.refused = (key, f"{what}, expected text")
+            break
 
 
 def _with_progress(records: Iterable, total: int, progress) -> Iterator:
@@ -295,7 +276,7 @@ def write_rejects(src, result, path: str | None) -> str:
             buffer.write(str(record.raw) + "\r\n")
     elif src.format in ("json", "ndjson"):
         for record in result.rejected_records:
-            row = {k: v.value if isinstance(v, NotText) else v for k, v in record.values.items()}
+            row = dict(record.values)
             row["import line"] = record.line
             row["import error"] = "; ".join(reasons.get(record.line, []))
             buffer.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -415,6 +415,8 @@ class ContactImporter:
         result.total += 1
         issues: list[Issue] = []
         try:
+            if record.refused:
+                raise RowError(*record.refused)
             candidate = self.candidate(record, mapping)
         except RowError as exc:
             issues.append(Issue(record.line, exc.column, exc.reason, record.label))

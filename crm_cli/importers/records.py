@@ -219,6 +219,8 @@ class _RowImporter:
                     self.result.total += 1
                     self.conn.execute("SAVEPOINT import_row")
                     try:
+                        if record.refused:
+                            raise RowError(*record.refused)
                         outcome = self.row(record)
                     except (RowError, CrmError) as exc:
                         self.conn.execute("ROLLBACK TO import_row")

@@ -48,6 +48,7 @@ class Record:
     values: dict
     label: str = ""  # how to name it in messages besides the line (vCard: the card's name)
     raw: object = None  # what to write to the reject file (CSV: the row's cells; vCard: the card text)
+    refused: tuple[str, str] | None = None  # (column, reason): a value the row cannot hold (JSON list as a name)
 
 
 class CsvRecord:
@@ -56,6 +57,7 @@ class CsvRecord:
 
     __slots__ = ("line", "raw", "_header", "_values")
     label = ""
+    refused = None
 
     def __init__(self, line: int, header: list[str], row: list[str]):
         self.line, self.raw, self._header, self._values = line, row, header, None
