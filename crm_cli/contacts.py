@@ -621,6 +621,22 @@ def _lines(cursor, head: bool, tail: bool) -> Iterator[str]:
             yield f"{tags}\n"
 
 
+_PHONE_REFERENCE = re.compile(r"[+\d][\d\s().-]{5,}")
+
+
+def reference_kind(ref: str) -> str:
+    """How resolve() reads a reference: 'id' (digits, fewer than 9), 'email' (holds an @), 'phone' (a + or
+    a digit, then 5 or more digits, spaces, dots, dashes or brackets), else 'name'. Arabic digits count."""
+    from crm_cli.text import ascii_digits
+
+    digits = ascii_digits((ref or "").strip())
+    if digits.isdigit() and len(digits) < 9:
+        return "id"
+    if "@" in digits:
+        return "email"
+    return "phone" if _PHONE_REFERENCE.fullmatch(digits) else "name"
+
+
 def resolve(conn: sqlite3.Connection, ref: str) -> int:
     """REF -> contact id: an id, an e-mail, a phone, or a unique fragment of a name.
 
@@ -633,12 +649,13 @@ def resolve(conn: sqlite3.Connection, ref: str) -> int:
     text = (ref or "").strip()
     if not text:
         raise InvalidInput("empty contact reference; give an id, e-mail, phone or part of a name")
-    digits = ascii_digits(text)
-    if digits.isdigit() and len(digits) < 9:
+    kind = reference_kind(text)
+    if kind == "id":
+        digits = ascii_digits(text)
         if conn.execute("SELECT 1 FROM contacts WHERE id = ?", (int(digits),)).fetchone():
             return int(digits)
         raise NotFound(f"no contact with id {digits}; see `crm contact list`")
-    if "@" in text:
+    if kind == "email":
         try:
             key = email_key(text)
         except InvalidInput:
@@ -647,7 +664,7 @@ def resolve(conn: sqlite3.Connection, ref: str) -> int:
         if row:
             return row[0]
         raise NotFound(f"no contact with e-mail {text!r}; see `crm contact list`")
-    if re.fullmatch(r"[+\d][\d\s().-]{5,}", digits):
+    if kind == "phone":
         try:
             key = phone_key(conn, text)
         except InvalidInput:

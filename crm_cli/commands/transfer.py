@@ -222,14 +222,7 @@ def contact_export(
 def _exact_reference(conn, ref: str) -> int | None:
     """The contact a lone id, e-mail or phone names (NotFound when none has it); None for a word, which
     stays a search (`crm contact export riyadh`)."""
-    import re
-
-    from crm_cli.text import ascii_digits
-
-    text = ascii_digits(ref.strip())
-    if (text.isdigit() and len(text) < 9) or "@" in text or re.fullmatch(r"[+\d][\d\s().-]{5,}", text):
-        return contacts.resolve(conn, ref)
-    return None
+    return None if contacts.reference_kind(ref) == "name" else contacts.resolve(conn, ref)
 
 
 def _is_single_reference(filter_: list[str] | None) -> bool:

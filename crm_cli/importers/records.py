@@ -17,11 +17,12 @@ import sqlite3
 from datetime import datetime
 
 from crm_cli import settings
+from crm_cli.contacts import reference_kind
 from crm_cli.errors import CrmError, InvalidInput
 from crm_cli.importers import ImportRefused, Options, _check, _finish, open_records
 from crm_cli.importers.contacts import Issue, Result, RowError, email_key, phone_key, unprotect
 from crm_cli.importers.mapping import header_key
-from crm_cli.text import ascii_digits, clean, normalize
+from crm_cli.text import clean, normalize
 
 LOG_ALIASES = {
     "contact": "contact_name",
@@ -125,7 +126,6 @@ DEAL_ALIASES = {
     "importline": "drop",
     "importerror": "drop",
 }
-_PHONE_LIKE = re.compile(r"\s*\+?[\d\s().-]{6,}")  # a 'contact' cell that is a phone number, not a name
 _SLASH_DATE = re.compile(r"\s*(\d{1,2})[/.](\d{1,2})[/.](\d{2,4})")
 
 
@@ -286,9 +286,10 @@ class _RowImporter:
         email_column = self.columns.get("contact_email")
         phone_column = self.columns.get("contact_phone")
         if name and not (email or phone):  # one 'contact' column may hold an e-mail or a phone
-            if "@" in name:
+            kind = reference_kind(name)  # read as `crm log call REF` reads it (an id stays a name here)
+            if kind == "email":
                 email, email_column, name = name, self.columns["contact_name"], None
-            elif _PHONE_LIKE.fullmatch(ascii_digits(name)):
+            elif kind == "phone":
                 phone, phone_column, name = name, self.columns["contact_name"], None
         if email:
             key = email_key(email, email_column)
