@@ -97,7 +97,7 @@ def open_output(path: str | None, *, binary: bool = False):
     except OSError as exc:
         raise InvalidInput(f"cannot write {path!r}: {exc.strerror}") from None
     try:
-        with os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+        with _stream(fd, binary) as handle:
             yield handle
         os.replace(part, target)  # mkstemp made it 0600
     except BaseException:
@@ -111,8 +111,12 @@ def _open_direct(path: str, binary: bool):
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     except OSError as exc:
         raise InvalidInput(f"cannot write {path!r}: {exc.strerror}") from None
-    with os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+    with _stream(fd, binary) as handle:
         yield handle
+
+
+def _stream(fd: int, binary: bool):
+    return os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline="")
 
 
 class _TextAsBinary:

@@ -670,7 +670,7 @@ class ContactImporter:
             if raw.isspace():
                 continue
             if kind is _K_TEXT:
-                texts.append((target, raw))
+                texts.append((target, raw, header))
             elif kind is _K_NAME:
                 name = raw
             elif kind is _K_EMAIL:
@@ -695,12 +695,9 @@ class ContactImporter:
         c = Candidate(line=record.line, name=clean(name) or "", record=record)
         values = c.values
         cleaned = self._clean_cache
-        for key, text in texts:
+        for key, text, column in texts:
             if key == "birthday":
-                try:
-                    values["birthday"] = birthday(text, self.now, self.order)
-                except InvalidInput as exc:
-                    raise RowError(next(h for _, h, _, t, _ in plan if t == "birthday"), exc.message) from None
+                values["birthday"] = self._birthday(text, column)
             elif key == "notes":
                 values[key] = clean(text)
             else:
