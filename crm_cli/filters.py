@@ -159,8 +159,7 @@ def _parse_part(part: str, phrases: bool, result: Filter) -> None:
                     spill.append(tokens[i])
                     i += 1
             value = " ".join([m["value"], *spill]).strip()
-            term = Term(m["key"], m["op"], value, bool(m["neg"]))
-            term.spill = spill
+            term = Term(m["key"], m["op"], value, bool(m["neg"]), spill)
             _check(term)
             _check_no_term_inside(term, token)
             result.terms.append(term)

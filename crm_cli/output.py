@@ -179,6 +179,11 @@ def emit_id(record_id) -> None:
     print(record_id, file=_stdout())
 
 
+def beside(columns: list[Column], key: str, extra: Column) -> list[Column]:
+    """columns with `extra` right after the one keyed `key` (a currency beside its amount when piped)."""
+    return [c for column in columns for c in ((column, extra) if column.key == key else (column,))]
+
+
 def output_format() -> str:
     current = envmod.current()
     if current.output:

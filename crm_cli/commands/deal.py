@@ -29,9 +29,7 @@ LIST_COLUMNS = [
     Column("last_activity_at", "last activity", kind="datetime"),
 ]
 # --csv and piped: every field of a --json row, the terminal's columns first with the currency beside the value
-PLAIN_LIST_COLUMNS = [
-    c for col in LIST_COLUMNS for c in ([col, Column("currency")] if col.key == "value" else [col])
-] + [
+PLAIN_LIST_COLUMNS = output.beside(LIST_COLUMNS, "value", Column("currency")) + [
     Column(key)
     for key in (
         "contact_id",

@@ -22,7 +22,7 @@ LIST_COLUMNS = [
     Column("follow_up_at", "follow-up", kind="datetime"),
 ]
 # --csv and piped: the currency in its own column beside the amount (a terminal shows "50.00 USD" in one cell)
-PLAIN_LIST_COLUMNS = [c for col in LIST_COLUMNS for c in ([col, Column("currency")] if col.key == "amount" else [col])]
+PLAIN_LIST_COLUMNS = output.beside(LIST_COLUMNS, "amount", Column("currency"))
 DUE_COLUMNS = [
     Column("type"),
     Column("id", kind="int"),
