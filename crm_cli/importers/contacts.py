@@ -1155,7 +1155,7 @@ class ContactImporter:
     def _child(self, records, lines: int, mapping, base: int, out) -> None:
         import pickle
 
-        total = lines  # where new organisations' ids start, if every line is a record that is added
+        guess = base + lines  # where new organisations' ids start if every line is a record that is added
         result = self.result
         if mapping is not None:
             result.ignored = list(mapping.ignored)
@@ -1185,7 +1185,7 @@ class ContactImporter:
                     if org_id is None:
                         org_id = names.get(("organization", key))
                     if org_id is None:
-                        org_id = new.setdefault(key, base + total + len(new))
+                        org_id = new.setdefault(key, guess + len(new))
                 sent_org.append(org_id)
                 self._rows(c, org_id, rows, handles, tags)
             sent = len(self.adds)
@@ -1203,11 +1203,11 @@ class ContactImporter:
         org_rows: list[tuple] = []
         for org in new_orgs:
             self._rows(org, None, org_rows, [], [])
-        shift = total - len(self.adds)  # how much too high each guessed id is, when nothing else moved
+        shift = lines - len(self.adds)  # how much too high each guessed id is, when nothing else moved
         corrections = []
         for c, was in zip(self.adds, sent_org, strict=True):
             now = _org_of(c, orgs)
-            if now != was and not (was is not None and was >= base + total and now == was - shift):
+            if now != was and not (was is not None and was >= guess and now == was - shift):
                 corrections.append((now, c.id))
         pickle.dump(("end", result, org_rows, shift, corrections), out, protocol=pickle.HIGHEST_PROTOCOL)
 
